@@ -1,0 +1,131 @@
+"""Host resolution (protocol.md §1: the web API host MUST be configurable) and network settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from copilot_anyio._config import (
+    DEFAULT_API_URL,
+    DEFAULT_GITHUB_API_URL,
+    DEFAULT_GITHUB_URL,
+    ENV_API_URL,
+    ENV_GITHUB_API_URL,
+    ENV_GITHUB_URL,
+    Hosts,
+)
+from copilot_anyio._models import Limits, Timeouts
+
+LOCAL = "http://127.0.0.1:8765"
+# (attribute, keyword argument, environment variable, default)
+FIELDS = [
+    pytest.param("github_url", ENV_GITHUB_URL, DEFAULT_GITHUB_URL, id="github"),
+    pytest.param("github_api_url", ENV_GITHUB_API_URL, DEFAULT_GITHUB_API_URL, id="github-api"),
+    pytest.param("api_url", ENV_API_URL, DEFAULT_API_URL, id="api"),
+]
+each_field = pytest.mark.parametrize(("attr", "env_name", "default"), FIELDS)
+
+
+class TestDefaults:
+    def test_public_hosts(self) -> None:
+        assert (DEFAULT_GITHUB_URL, DEFAULT_GITHUB_API_URL, DEFAULT_API_URL) == (
+            "https://github.com",
+            "https://api.github.com",
+            "https://api.individual.githubcopilot.com",
+        )
+
+    def test_environment_names(self) -> None:
+        assert (ENV_GITHUB_URL, ENV_GITHUB_API_URL, ENV_API_URL) == (
+            "COPILOT_GITHUB_URL",
+            "COPILOT_GITHUB_API_URL",
+            "COPILOT_API_URL",
+        )
+
+    def test_class_defaults(self) -> None:
+        assert Hosts() == Hosts(DEFAULT_GITHUB_URL, DEFAULT_GITHUB_API_URL, DEFAULT_API_URL)
+
+    def test_frozen(self) -> None:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            Hosts().api_url = LOCAL  # type: ignore[misc]
+
+
+class TestResolve:
+    @each_field
+    def test_default(self, attr: str, env_name: str, default: str) -> None:
+        assert getattr(Hosts.resolve({}), attr) == default
+
+    @each_field
+    def test_env_beats_default(self, attr: str, env_name: str, default: str) -> None:
+        assert getattr(Hosts.resolve({env_name: LOCAL}), attr) == LOCAL
+
+    @each_field
+    def test_argument_beats_env(self, attr: str, env_name: str, default: str) -> None:
+        hosts = Hosts.resolve({env_name: "https://from-env.example"}, **{attr: LOCAL})
+        assert getattr(hosts, attr) == LOCAL
+
+    @each_field
+    def test_empty_env_means_default(self, attr: str, env_name: str, default: str) -> None:
+        assert getattr(Hosts.resolve({env_name: ""}), attr) == default
+
+    @each_field
+    def test_fields_are_independent(self, attr: str, env_name: str, default: str) -> None:
+        hosts = Hosts.resolve({env_name: LOCAL})
+        others = [getattr(hosts, f.name) for f in dataclasses.fields(Hosts) if f.name != attr]
+        assert LOCAL not in others
+
+    def test_unrelated_env_ignored(self) -> None:
+        assert Hosts.resolve({"GITHUB_URL": LOCAL, "COPILOT_URL": LOCAL}) == Hosts()
+
+    def test_business_api_host(self) -> None:
+        # protocol.md §1: a Business seat uses api.business…; there is no discovery.
+        url = "https://api.business.githubcopilot.com"
+        assert Hosts.resolve({}, api_url=url).api_url == url
+
+    @pytest.mark.parametrize(
+        ("given", "expected"),
+        [
+            (f"{LOCAL}/", LOCAL),
+            (f"{LOCAL}//", LOCAL),
+            ("https://github.com/", "https://github.com"),
+            (f"  {LOCAL}/  ", LOCAL),
+            ("https://proxy.example/copilot/", "https://proxy.example/copilot"),
+        ],
+    )
+    def test_trailing_slash_stripped(self, given: str, expected: str) -> None:
+        assert Hosts.resolve({}, api_url=given).api_url == expected
+        assert Hosts.resolve({ENV_API_URL: given}).api_url == expected
+
+    @pytest.mark.parametrize(
+        "url", ["github.com", "ftp://github.com", "ws://127.0.0.1:1", "https:/github.com", "/x"]
+    )
+    def test_non_http_url_refused(self, url: str) -> None:
+        with pytest.raises(ValueError, match="http"):
+            Hosts.resolve({}, github_url=url)
+
+    def test_non_http_env_refused(self) -> None:
+        with pytest.raises(ValueError, match="http"):
+            Hosts.resolve({ENV_API_URL: "api.githubcopilot.com"})
+
+    def test_http_allowed(self) -> None:
+        assert Hosts.resolve({}, github_url=LOCAL).github_url == LOCAL
+
+
+class TestNetworkSettings:
+    def test_timeouts_defaults(self) -> None:
+        t = Timeouts()
+        assert (t.connect, t.first_byte, t.idle, t.write) == (10.0, 60.0, 120.0, 30.0)
+        assert math.isinf(t.pool)
+
+    def test_idle_outlasts_first_byte(self) -> None:
+        # Streams pause for long stretches (protocol.md §4.1 rule 8): no short idle timeout.
+        assert Timeouts().idle >= 60.0
+
+    def test_limits_defaults(self) -> None:
+        limits = Limits()
+        assert (limits.max_concurrent_requests, limits.stream_buffer) == (100, 16)
+
+    def test_frozen(self) -> None:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            Timeouts().idle = 1.0  # type: ignore[misc]
