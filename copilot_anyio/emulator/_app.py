@@ -1,0 +1,102 @@
+"""The Starlette application: one wrapper records, scripts faults and counts; handlers answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from http.cookies import CookieError, SimpleCookie
+from typing import TYPE_CHECKING
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ._config import GITHUB_COOKIE_NAMES
+from ._http import Ctx, fault_response
+from ._routes import GITHUB_COM_ROUTES, ROUTE_TABLE, TOKEN_ROUTES
+from ._state import RecordedRequest
+from ._writer import PlannedBody
+
+if TYPE_CHECKING:
+    from ._emulator import Emulator
+
+Handler = Callable[[Ctx], Awaitable[Response]]
+
+
+def _carries_github_cookie(cookie_header: str) -> bool:
+    jar = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except CookieError:
+        return any(name in cookie_header for name in GITHUB_COOKIE_NAMES)
+    return any(name in jar for name in GITHUB_COOKIE_NAMES)
+
+
+def _headers(request: Request) -> dict[str, str]:
+    joined: dict[str, str] = {}
+    for name, value in request.headers.items():
+        joined[name] = f"{joined[name]}, {value}" if name in joined else value
+    return joined
+
+
+def _endpoint(
+    emu: Emulator, route: str, handler: Handler
+) -> Callable[[Request], Awaitable[Response]]:
+    is_token_route = route in TOKEN_ROUTES
+
+    async def endpoint(request: Request) -> Response:
+        stats = emu.stats
+        body = await request.body()
+        headers = _headers(request)
+        record = RecordedRequest(
+            route=route,
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            headers=headers,
+            body=body,
+        )
+        stats.request_log.append(record)
+        stats.last_request_headers[route] = headers
+        if route not in GITHUB_COM_ROUTES and _carries_github_cookie(headers.get("cookie", "")):
+            stats.cookie_leaks += 1
+        fault = emu._faults.pop(route)
+        record.fault = fault
+        if is_token_route:
+            stats.token_requests_in_flight += 1
+            stats.max_token_requests_in_flight = max(
+                stats.max_token_requests_in_flight, stats.token_requests_in_flight
+            )
+        try:
+            if is_token_route and emu.config.token_delay > 0:
+                await anyio.sleep(emu.config.token_delay)
+            if fault is not None and fault.kind == "delay":
+                await anyio.sleep(fault.seconds)
+            if fault is not None and fault.is_status:
+                response = fault_response(request, fault)
+            else:
+                response = await handler(Ctx(emu, request, route, body, record, fault))
+        finally:
+            if is_token_route:
+                stats.token_requests_in_flight -= 1
+        record.status = response.status_code
+        stats.requests[(route, response.status_code)] += 1
+        if not isinstance(response, PlannedBody):
+            stats.bytes_sent += len(response.body)  # planned bodies count their own writes
+        return response
+
+    return endpoint
+
+
+def build_app(emu: Emulator) -> Starlette:
+    from ._ide import IDE_HANDLERS
+    from ._web import WEB_HANDLERS
+
+    handlers: dict[str, Handler] = {**WEB_HANDLERS, **IDE_HANDLERS}
+    routes = []
+    for name, (method, path) in ROUTE_TABLE.items():
+        routes.append(
+            Route(path, _endpoint(emu, name, handlers[name]), methods=[method], name=name)
+        )
+    return Starlette(routes=routes)

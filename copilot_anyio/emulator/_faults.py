@@ -1,0 +1,248 @@
+"""Scripted faults: what the next request(s) to a route get instead of, or on top of, the reply.
+
+A :class:`Fault` is plain data; the app interprets it. Three families:
+
+* **status** faults replace the response (``status``, ``rate_limited``, ``quota_exceeded``,
+  ``token_expired``, ``forbidden``, ``server_error``, ``unavailable``); no authentication or
+  validation runs;
+* **delay** sleeps before the response headers, then the request is handled normally;
+* **stream** faults alter a body while it is written (``stall``, ``drop``, ``truncate``,
+  ``finish_error``, ``midstream_error``, ``malformed_json``, ``oversized_event``, ``trickle``).
+  ``after_chunks`` counts content events (text deltas) written before the fault strikes. On a
+  non-streaming (JSON) reply only ``stall``, ``drop`` and ``trickle`` apply: the body is written in
+  two halves and the fault strikes after the first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+FaultKind = Literal[
+    "status",
+    "delay",
+    "stall",
+    "drop",
+    "truncate",
+    "finish_error",
+    "midstream_error",
+    "malformed_json",
+    "oversized_event",
+    "trickle",
+]
+
+STATUS_KINDS: frozenset[str] = frozenset({"status"})
+STREAM_KINDS: frozenset[str] = frozenset(
+    {
+        "stall",
+        "drop",
+        "truncate",
+        "finish_error",
+        "midstream_error",
+        "malformed_json",
+        "oversized_event",
+        "trickle",
+    }
+)
+
+_TEXT = "text/plain; charset=utf-8"
+
+
+def _json_text(payload: object) -> str:
+    # CAPI serves JSON error bodies as text/plain with a trailing newline (protocol.md §5.1).
+    return json.dumps(payload, separators=(",", ":")) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One scripted misbehaviour. Build it with the classmethods, not the constructor."""
+
+    kind: FaultKind
+    status_code: int = 0
+    body: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = _TEXT
+    seconds: float = 0.0
+    after_chunks: int | None = None
+    keepalive: float | None = None
+    size: int = 0
+    message: str = field(default="upstream error")
+
+    # -- status faults -----------------------------------------------------------------------
+    @classmethod
+    def status(
+        cls,
+        status: int,
+        *,
+        body: str = "",
+        headers: dict[str, str] | None = None,
+        content_type: str = _TEXT,
+    ) -> Fault:
+        """Answer ``status`` with ``body`` (text, served as ``content_type``) and extra ``headers``."""
+        return cls(
+            kind="status",
+            status_code=status,
+            body=body,
+            headers=tuple((headers or {}).items()),
+            content_type=content_type,
+        )
+
+    @classmethod
+    def rate_limited(cls, retry_after: str = "1", *, code: str = "rate_limited") -> Fault:
+        """429 with ``retry-after`` (seconds or an HTTP date) and ``x-ratelimit-exceeded``."""
+        return cls.status(
+            429,
+            body=_json_text(
+                {
+                    "error": {
+                        "message": "Sorry, you have been rate-limited. Please wait a moment before trying again.",
+                        "code": code,
+                        "type": "rate_limit_error",
+                    }
+                }
+            ),
+            headers={"retry-after": retry_after, "x-ratelimit-exceeded": code},
+        )
+
+    @classmethod
+    def quota_exceeded(
+        cls, retry_after: str = "Fri, 01 Jan 2027 00:00:00 GMT", *, code: str = "quota_exceeded"
+    ) -> Fault:
+        """402 ``quota_exceeded`` with ``retry-after`` (an HTTP date by default, or seconds)."""
+        return cls.status(
+            402,
+            body=_json_text({"error": {"message": "You have no quota", "code": code}}),
+            headers={"retry-after": retry_after},
+        )
+
+    @classmethod
+    def token_expired(cls) -> Fault:
+        """401 ``text/plain`` ``unauthorized: token expired``."""
+        return cls.status(401, body="unauthorized: token expired\n")
+
+    @classmethod
+    def forbidden(cls, notification_id: str = "no_copilot_access") -> Fault:
+        """403 with the token-endpoint envelope of protocol.md §5.3."""
+        return cls.status(
+            403,
+            body=_json_text(
+                {
+                    "error_details": {
+                        "url": "https://github.com/github-copilot/signup?editor={EDITOR}",
+                        "message": "No access to GitHub Copilot found. You are currently logged in as octocat.",
+                        "title": "Signup for GitHub Copilot",
+                        "notification_id": notification_id,
+                    },
+                    "message": "Resource not accessible by integration",
+                    "can_signup_for_limited": True,
+                }
+            ),
+            content_type="application/json; charset=utf-8",
+        )
+
+    @classmethod
+    def github_rate_limited(cls, user_id: int = 1) -> Fault:
+        """403 GitHub API rate limit on ``api.github.com`` (the token endpoint's limit)."""
+        return cls.status(
+            403,
+            body=_json_text(
+                {
+                    "message": f"API rate limit exceeded for user ID {user_id}. If you reach out "
+                    "to GitHub Support for help, please include the request ID.",
+                    "documentation_url": "https://developer.github.com/rest/overview/rate-limits-for-the-rest-api",
+                    "status": "403",
+                }
+            ),
+            headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1750003600"},
+            content_type="application/json; charset=utf-8",
+        )
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Fault:
+        """A 5xx with a JSON error body served as text/plain."""
+        return cls.status(
+            status,
+            body=_json_text(
+                {"error": {"message": "Internal server error", "code": "server_error"}}
+            ),
+        )
+
+    @classmethod
+    def unavailable(cls, retry_after: str | None = None) -> Fault:
+        """503, optionally with ``retry-after``."""
+        return cls.status(
+            503,
+            body="Service Unavailable\n",
+            headers=None if retry_after is None else {"retry-after": retry_after},
+        )
+
+    # -- timing ------------------------------------------------------------------------------
+    @classmethod
+    def delay(cls, seconds: float) -> Fault:
+        """Sleep ``seconds`` before the response headers, then answer normally."""
+        return cls(kind="delay", seconds=seconds)
+
+    # -- stream faults -----------------------------------------------------------------------
+    @classmethod
+    def stall(cls, after_chunks: int = 0, *, keepalive: float | None = None) -> Fault:
+        """Write ``after_chunks`` content events, then write nothing more (or only a
+        ``: keep-alive`` comment every ``keepalive`` seconds) until the client goes away."""
+        return cls(kind="stall", after_chunks=after_chunks, keepalive=keepalive)
+
+    @classmethod
+    def drop(cls, after_chunks: int = 0) -> Fault:
+        """Write ``after_chunks`` content events, then close the connection mid-body: the client
+        sees a broken body (an incomplete chunked read), not a clean end."""
+        return cls(kind="drop", after_chunks=after_chunks)
+
+    @classmethod
+    def truncate(cls, after_chunks: int | None = None) -> Fault:
+        """End the body cleanly without the terminal event (``[DONE]`` / web ``complete``);
+        with ``after_chunks``, right after that many content events."""
+        return cls(kind="truncate", after_chunks=after_chunks)
+
+    @classmethod
+    def finish_error(cls) -> Fault:
+        """IDE: the final choice has ``finish_reason: "error"`` (``/responses``: ``response.failed``;
+        web: an error event instead of ``complete``)."""
+        return cls(kind="finish_error")
+
+    @classmethod
+    def midstream_error(cls, after_chunks: int = 1, *, message: str = "upstream error") -> Fault:
+        """After ``after_chunks`` content events write ``{"error": {"code": 500, "message": …}}``
+        and end the body (no terminal event)."""
+        return cls(kind="midstream_error", after_chunks=after_chunks, message=message)
+
+    @classmethod
+    def malformed_json(cls, after_chunks: int = 1) -> Fault:
+        """After ``after_chunks`` content events write a ``data: {not json`` event, then carry on."""
+        return cls(kind="malformed_json", after_chunks=after_chunks)
+
+    @classmethod
+    def oversized_event(cls, size: int = 2 * 1024 * 1024, *, after_chunks: int = 0) -> Fault:
+        """After ``after_chunks`` content events write one valid JSON event of about ``size``
+        bytes (an unknown event type padded with ``x``), then carry on."""
+        return cls(kind="oversized_event", size=size, after_chunks=after_chunks)
+
+    @classmethod
+    def trickle(cls) -> Fault:
+        """Write the body one byte per write (honouring ``pacing``)."""
+        return cls(kind="trickle")
+
+    def __post_init__(self) -> None:
+        if self.after_chunks is not None and self.after_chunks < 0:
+            raise ValueError("after_chunks cannot be negative")
+        if self.keepalive is not None and self.keepalive <= 0:
+            raise ValueError("keepalive must be a positive number of seconds")
+        if self.seconds < 0 or self.size < 0:
+            raise ValueError("seconds and size cannot be negative")
+
+    # -- helpers -----------------------------------------------------------------------------
+    @property
+    def is_status(self) -> bool:
+        return self.kind in STATUS_KINDS
+
+    @property
+    def is_stream(self) -> bool:
+        return self.kind in STREAM_KINDS

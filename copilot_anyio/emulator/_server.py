@@ -1,0 +1,156 @@
+"""Serving the emulator on a loopback socket under trio or asyncio."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from hypercorn.config import Config
+
+from ._config import EmulatorConfig
+from ._emulator import Emulator
+
+_log = logging.getLogger("copilot_anyio.emulator")
+#: Seconds to wait for Hypercorn's graceful shutdown before cancelling it outright.
+_SHUTDOWN_GRACE = 2.0
+
+
+def _running_under_trio() -> bool:
+    try:
+        import sniffio
+    except ImportError:  # trio depends on sniffio, so without it the loop is asyncio
+        return False
+    return sniffio.current_async_library() == "trio"
+
+
+async def _hypercorn_serve(
+    app: Any, config: Config, shutdown_trigger: Callable[[], Awaitable[None]]
+) -> None:
+    """Run Hypercorn on whichever event loop is running: the package's one backend branch."""
+    if _running_under_trio():
+        from hypercorn.trio import serve as trio_serve
+
+        await trio_serve(app, config, shutdown_trigger=shutdown_trigger)
+    else:
+        from hypercorn.asyncio import serve as asyncio_serve
+
+        await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """One real error out of a task-group exception group, else the group itself."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        elif not isinstance(exc, anyio.get_cancelled_exc_class()):
+            leaves.append(exc)
+
+    walk(group)
+    return leaves[0] if len(leaves) == 1 else group
+
+
+@asynccontextmanager
+async def serve_emulator(
+    config: EmulatorConfig | None = None,
+    *,
+    emulator: Emulator | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> AsyncIterator[Emulator]:
+    """Serve an emulator on ``host:port`` (port 0: the OS picks one) for the ``async with`` block.
+
+    The listening socket is bound before the block starts, so ``emulator.base_url`` is usable at
+    once; Hypercorn runs in a task of the caller's event loop (trio or asyncio). Leaving the block
+    cancels streams still being written (they count as aborted), closes connections and the socket.
+
+    Args:
+        config: Settings for a new emulator (ignored when ``emulator`` is given, unless that
+            emulator should adopt it: then it replaces ``emulator.config``).
+        emulator: Serve this instance (keeps its state across several serves).
+        host: Interface to bind; keep the loopback default in tests.
+        port: TCP port; 0 for an OS-chosen free port.
+
+    Yields:
+        The served :class:`Emulator`, with ``base_url`` set.
+
+    Raises:
+        OSError: the address could not be bound. An error raised in the block propagates bare
+        (not wrapped in an exception group).
+    """
+    emu = emulator if emulator is not None else Emulator(config)
+    if emulator is not None and config is not None:
+        emu.config = config
+    sock = _listening_socket(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    hc_config = Config()
+    # Hypercorn adopts a duplicate descriptor (and closes it); we close the original below.
+    hc_config.bind = [f"fd://{os.dup(sock.fileno())}"]
+    hc_config.accesslog = None
+    hc_config.errorlog = _log
+    hc_config.graceful_timeout = 1.0
+    hc_config.keep_alive_timeout = 30.0
+    hc_config.include_server_header = False
+    shutdown = anyio.Event()
+    stopped = anyio.Event()
+    server_scope = anyio.CancelScope(shield=True)
+
+    async def run_server() -> None:
+        # Shielded: Hypercorn's own graceful shutdown (via the trigger) must run even when the
+        # caller's scope is cancelled; a hard cancel of this scope is only the fallback.
+        try:
+            with server_scope:
+                await _hypercorn_serve(emu.app, hc_config, shutdown.wait)
+        finally:
+            stopped.set()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_server)
+            emu.base_url = f"http://{url_host}:{bound_port}"
+            try:
+                yield emu
+            finally:
+                emu._cancel_streams()
+                shutdown.set()
+                with anyio.CancelScope(shield=True):
+                    with anyio.move_on_after(_SHUTDOWN_GRACE):
+                        await stopped.wait()
+                    server_scope.cancel()
+                emu.base_url = ""
+    except BaseExceptionGroup as group:
+        # Users write `with pytest.raises(X): async with serve_emulator(): ...`; the task group
+        # must not turn their X into a group. Re-raise the single real error as it was, keeping
+        # its own chaining rather than pointing its context at the group.
+        leaf = _collapse(group)
+        if leaf is group:
+            raise
+        context, suppress = leaf.__context__, leaf.__suppress_context__
+        try:
+            raise leaf
+        finally:
+            leaf.__context__, leaf.__suppress_context__ = context, suppress
+    finally:
+        sock.close()
