@@ -48,8 +48,8 @@ def fuzz(session: nox.Session) -> None:
         "-m",
         "pytest",
         "tests/properties",
-        "-p",
-        "no:timeout",
+        "-o",
+        "timeout=0",
         *session.posargs,
         env={"HYPOTHESIS_PROFILE": "fuzz"},
     )

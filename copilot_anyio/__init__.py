@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from ._auth import TokenLease as TokenLease
+from ._client import ChatThread as ChatThread
+from ._client import ClientStatistics as ClientStatistics
+from ._client import CopilotClient as CopilotClient
+from ._compat import Conversation as Conversation
+from ._compat import GithubCopilot as GithubCopilot
 from ._errors import APIStatusError as APIStatusError
 from ._errors import AuthenticationError as AuthenticationError
 from ._errors import BadRequestError as BadRequestError
@@ -31,19 +37,41 @@ from ._errors import TransportError as TransportError
 from ._errors import UsageError as UsageError
 from ._errors import WebSessionInvalidError as WebSessionInvalidError
 from ._errors import WriteError as WriteError
+from ._models import ChatChunk as ChatChunk
+from ._models import ChatResult as ChatResult
+from ._models import Limits as Limits
+from ._models import ThreadInfo as ThreadInfo
+from ._models import Timeouts as Timeouts
+from ._retry import RetryPolicy as RetryPolicy
+from ._sse import DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE
+from ._sse import ServerSentEvent as ServerSentEvent
+from ._sse import SSEDecoder as SSEDecoder
+from ._sse import encode_comment as encode_comment
+from ._sse import encode_event as encode_event
+from ._stream import ChatStream as ChatStream
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_MAX_EVENT_SIZE",
     "APIStatusError",
     "AuthenticationError",
     "BadRequestError",
+    "ChatChunk",
+    "ChatResult",
+    "ChatStream",
+    "ChatThread",
+    "ClientStatistics",
     "ConnectError",
     "ConnectTimeout",
+    "Conversation",
+    "CopilotClient",
     "CopilotError",
     "CredentialsError",
     "EventTooLarge",
+    "GithubCopilot",
     "IncompleteStreamError",
+    "Limits",
     "LocalProtocolError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -54,14 +82,34 @@ __all__ = [
     "ReadError",
     "ReadTimeout",
     "RemoteProtocolError",
+    "RetryPolicy",
+    "SSEDecoder",
     "ServerError",
+    "ServerSentEvent",
     "StreamError",
     "StreamInterruptedError",
     "StreamServerError",
     "StreamStalledError",
+    "ThreadInfo",
+    "Timeouts",
     "TokenExchangeError",
+    "TokenLease",
     "TransportError",
     "UsageError",
     "WebSessionInvalidError",
     "WriteError",
+    "encode_comment",
+    "encode_event",
 ]
+
+
+def _rename_modules() -> None:
+    # Tracebacks and reprs say ``copilot_anyio.RateLimitError``, not ``copilot_anyio._errors...``:
+    # the underscore modules are an implementation detail.
+    for name in __all__:
+        obj = globals()[name]
+        if getattr(obj, "__module__", "").startswith("copilot_anyio._"):
+            obj.__module__ = __name__
+
+
+_rename_modules()

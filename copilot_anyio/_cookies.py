@@ -12,7 +12,13 @@ from typing import Final
 
 from ._errors import CredentialsError
 
-__all__ = ["SESSION_COOKIE", "parse_cookie_header", "parse_netscape_cookies", "require_session"]
+__all__ = [
+    "SESSION_COOKIE",
+    "parse_cookie_header",
+    "parse_netscape_cookies",
+    "require_header_safe_token",
+    "require_session",
+]
 
 #: The cookie without which github.com does not know the user (protocol.md §2.1).
 SESSION_COOKIE: Final = "user_session"
@@ -56,9 +62,26 @@ def parse_netscape_cookies(text: str, *, host: str = "github.com") -> dict[str, 
 
 
 def require_session(cookies: Mapping[str, str]) -> None:
-    """Raise CredentialsError (naming the cookie, never its value) when there is no session."""
+    """Raise CredentialsError (naming the cookie, never its value) when there is no session,
+    or when a cookie cannot be sent in an HTTP header (only printable ASCII can)."""
+    for name, value in cookies.items():
+        if not _header_safe(name) or not _header_safe(value):
+            raise CredentialsError(
+                f"the cookie {name if _header_safe(name) else '(unnamed)'!r} holds characters "
+                "that cannot be sent in an HTTP header: was it copied whole?"
+            )
     if not cookies.get(SESSION_COOKIE):
         raise CredentialsError(
             f"the github.com cookies have no {SESSION_COOKIE!r}: sign in to github.com in a "
             "browser and export its cookies"
         )
+
+
+def _header_safe(text: str) -> bool:
+    return text.isascii() and text.isprintable()
+
+
+def require_header_safe_token(token: str) -> None:
+    """Raise CredentialsError (without the token) for a token that cannot go in a header."""
+    if not token or not _header_safe(token) or " " in token:
+        raise CredentialsError("the web token is empty or holds characters a header cannot carry")

@@ -18,7 +18,7 @@ Which one do I catch? ::
     │       └── EventTooLarge             one SSE event outgrew ``max_event_size``
     ├── StreamError                       a stream began but did not complete; ``.partial_text``
     │   ├── IncompleteStreamError         the body ended cleanly without the terminal event
-    │   ├── StreamStalledError            no bytes for longer than the idle timeout
+    │   ├── StreamStalledError            no event for longer than the idle timeout
     │   ├── StreamInterruptedError        the connection broke mid-stream
     │   └── StreamServerError             the server reported an error inside the stream
     ├── APIStatusError                    an HTTP error status; ``.status_code .body .request_id``
@@ -140,6 +140,8 @@ class EventTooLarge(RemoteProtocolError):
         super().__init__(f"server-sent event of at least {size} bytes exceeds the limit of {limit}")
         self.size = size
         self.limit = limit
+        #: the text of a chat reply that arrived before the oversized event (set by the reader)
+        self.partial_text = ""
 
 
 # --- streams ---------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ class IncompleteStreamError(StreamError):
 
 
 class StreamStalledError(StreamError):
-    """No bytes arrived for longer than the idle timeout (keep-alive comments do not count)."""
+    """No event arrived for longer than the idle timeout (keep-alive comments do not count)."""
 
 
 class StreamInterruptedError(StreamError):
@@ -269,9 +271,7 @@ class TokenExchangeError(CopilotError):
     This means "your GitHub sign-in is bad", not "Copilot is down": retrying will not help.
     """
 
-    def __init__(
-        self, message: str, *, status_code: int | None = None, body: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, status_code: int | None = None, body: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = body
@@ -279,12 +279,3 @@ class TokenExchangeError(CopilotError):
 
 class WebSessionInvalidError(TokenExchangeError):
     """github.com refused the session cookies (expired, signed out, or not a Copilot user)."""
-
-
-def _fix_module_names() -> None:
-    # Tracebacks should say ``copilot_anyio.RateLimitError``, not ``copilot_anyio._errors...``.
-    for name in __all__:
-        globals()[name].__module__ = "copilot_anyio"
-
-
-_fix_module_names()

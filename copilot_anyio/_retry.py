@@ -29,8 +29,11 @@ from ._errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ConnectError,
+    ConnectTimeout,
     NotFoundError,
     PermissionDeniedError,
+    PoolTimeout,
     QuotaExceededError,
     RateLimitError,
     ServerError,
@@ -40,6 +43,7 @@ from ._errors import (
 __all__ = ["RetryPolicy", "error_from_response", "parse_retry_after"]
 
 _MAX_BODY_IN_MESSAGE: Final = 300
+_SECRET_HEADERS: Final = frozenset({"set-cookie", "cookie", "authorization", "proxy-authorization"})
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
@@ -96,7 +100,9 @@ def error_from_response(
     status: int, headers: Mapping[str, str], body: str, *, now: float
 ) -> APIStatusError:
     """The typed error for an HTTP error response. ``now`` is Unix time (for ``retry-after``)."""
-    lower = {k.lower(): v for k, v in headers.items()}
+    # Headers that can carry credentials are not kept on the error (a Set-Cookie on a failed
+    # chat/token reply is a github.com session).
+    lower = {k.lower(): v for k, v in headers.items() if k.lower() not in _SECRET_HEADERS}
     code, message = _decode_error_body(body)
     if not message:
         snippet = body.strip()[:_MAX_BODY_IN_MESSAGE]
@@ -151,8 +157,15 @@ class RetryPolicy:
     backoff_cap: float = 8.0
     max_retry_after: float | None = None
 
-    def delay_for(self, error: Exception, attempt: int, *, jitter: float) -> float | None:
-        """Seconds to wait before retry number ``attempt`` (from 1) after ``error``, or None."""
+    def delay_for(
+        self, error: Exception, attempt: int, *, jitter: float, idempotent: bool = True
+    ) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (from 1) after ``error``, or None.
+
+        A request that is not ``idempotent`` (a POST) is re-sent after a network failure only
+        when it cannot have reached the server (no connection, or none free in the pool): a
+        message sent twice would be answered twice.
+        """
         if attempt > self.max_retries:
             return None
         if isinstance(error, RateLimitError):
@@ -168,7 +181,13 @@ class RetryPolicy:
                 )
             return None
         if isinstance(error, TransportError):
+            if not idempotent and not isinstance(error, _NOT_SENT):
+                return None
             return backoff_delay(
                 attempt, base=self.backoff_base, cap=self.backoff_cap, jitter=jitter
             )
         return None
+
+
+#: Transport failures that happen before a request leaves the client.
+_NOT_SENT: Final = (ConnectError, ConnectTimeout, PoolTimeout)

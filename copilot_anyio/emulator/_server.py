@@ -126,12 +126,20 @@ async def serve_emulator(
         finally:
             stopped.set()
 
+    user_exc: BaseException | None = None
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_server)
             emu.base_url = f"http://{url_host}:{bound_port}"
             try:
                 yield emu
+            except anyio.get_cancelled_exc_class():
+                raise
+            except BaseException as exc:
+                # Users write `with pytest.raises(X): async with serve_emulator(): ...`: their
+                # exception stays out of the task group and is re-raised exactly as raised
+                # (its own cause, context and, for a group, its shape).
+                user_exc = exc
             finally:
                 emu._cancel_streams()
                 shutdown.set()
@@ -141,9 +149,9 @@ async def serve_emulator(
                     server_scope.cancel()
                 emu.base_url = ""
     except BaseExceptionGroup as group:
-        # Users write `with pytest.raises(X): async with serve_emulator(): ...`; the task group
-        # must not turn their X into a group. Re-raise the single real error as it was, keeping
-        # its own chaining rather than pointing its context at the group.
+        if user_exc is not None:
+            user_exc.__context__ = group  # the server's own failure rides along as context
+            raise user_exc  # noqa: B904
         leaf = _collapse(group)
         if leaf is group:
             raise
@@ -154,3 +162,5 @@ async def serve_emulator(
             leaf.__context__, leaf.__suppress_context__ = context, suppress
     finally:
         sock.close()
+    if user_exc is not None:
+        raise user_exc

@@ -203,3 +203,16 @@ class TestRequireSession:
         text = f"{info.value} {info.value!r} {info.value.args}"
         for value in cookies.values():
             assert value not in text
+
+
+@pytest.mark.parametrize(
+    "cookies",
+    [{"user_session": "sécret"}, {"user_session": "a\r\nX-Injected: 1"}, {"na me\n": "v"}],
+)
+def test_cookies_a_header_cannot_carry_are_refused_without_their_value(
+    cookies: dict[str, str],
+) -> None:
+    with pytest.raises(CredentialsError) as info:
+        require_session(cookies)
+    for value in cookies.values():
+        assert value not in str(info.value)

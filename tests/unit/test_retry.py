@@ -486,3 +486,26 @@ class TestRetryPolicy:
         delay = POLICY.delay_for(err(500), 3, jitter=1.0)
         assert delay is not None
         assert math.isfinite(delay)
+
+
+class TestReviewedEdges:
+    @pytest.mark.parametrize(
+        "error",
+        [ReadError("reset"), ReadTimeout("slow"), WriteError("broken pipe")],
+    )
+    def test_a_post_is_not_resent_once_it_may_have_arrived(self, error: Exception) -> None:
+        policy = RetryPolicy(max_retries=3)
+        assert policy.delay_for(error, 1, jitter=0.5, idempotent=False) is None
+        assert policy.delay_for(error, 1, jitter=0.5, idempotent=True) is not None
+
+    @pytest.mark.parametrize(
+        "error", [ConnectError("refused"), ConnectTimeout("slow"), PoolTimeout("busy")]
+    )
+    def test_a_post_that_never_left_may_be_retried(self, error: Exception) -> None:
+        assert RetryPolicy(max_retries=3).delay_for(error, 1, jitter=0.5, idempotent=False)
+
+    @pytest.mark.parametrize("name", ["Set-Cookie", "cookie", "Authorization"])
+    def test_credential_headers_are_not_kept_on_errors(self, name: str) -> None:
+        error = error_from_response(429, {name: "secret", "x-request-id": "r1"}, "", now=0.0)
+        assert name.lower() not in error.headers
+        assert error.request_id == "r1"

@@ -1,0 +1,111 @@
+"""The ``copilot-anyio chat`` command, run as a user runs it (a subprocess)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from copilot_anyio.emulator import reply_for
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+    base.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "copilot_anyio", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=base,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_chat_streams_an_answer_from_the_bundled_emulator(backend: str) -> None:
+    done = _run("chat", "--emulator", "--backend", backend, "Explain", "SSE")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == reply_for("Explain SSE")
+    assert "bundled Copilot emulator" in done.stderr
+    assert "forgets its conversations" in done.stderr
+
+
+def test_chat_without_credentials_says_so() -> None:
+    done = _run("chat", "hello")
+    assert done.returncode == 2
+    assert "No Copilot credentials" in done.stderr
+    assert "--emulator" in done.stderr
+    assert done.stdout == ""
+
+
+def test_chat_reports_refused_cookies_as_an_error(tmp_path: object) -> None:
+    # A cookies file without a github.com session is refused before any request is made.
+    path = os.path.join(str(tmp_path), "cookies.txt")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(".example.org\tTRUE\t/\tTRUE\t0\tuser_session\tnot-github\n")
+    done = _run("chat", "--cookies-file", path, "hello")
+    assert done.returncode == 1
+    assert "CredentialsError" in done.stderr
+    assert "not-github" not in done.stderr
+
+
+def test_chat_reports_a_missing_cookies_file_without_a_traceback(tmp_path: object) -> None:
+    done = _run("chat", "--cookies-file", os.path.join(str(tmp_path), "absent.txt"), "hello")
+    assert done.returncode == 1
+    assert "CredentialsError: cannot read the cookies file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_spinner_never_overwrites_the_answer() -> None:
+    # On a terminal the spinner draws "\r<frame> waiting…" and must erase itself *before* the
+    # first token is written; replay the bytes through a minimal terminal model.
+    import io
+
+    from copilot_anyio._cli import _Spinner
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    async def scenario() -> str:
+        import anyio
+
+        screen = Tty()
+        spinner = _Spinner(screen)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(spinner.run)
+            await anyio.sleep(0.2)  # a few frames are drawn
+            spinner.stop()
+            screen.write("Hello")  # the first token, written right after stop()
+        return _render(screen.getvalue())
+
+    import anyio
+
+    for backend in ("asyncio", "trio"):
+        assert anyio.run(scenario, backend=backend) == "Hello"
+
+
+def _render(raw: str) -> str:
+    """What a terminal shows for ``raw``: handles CR and the erase-line sequence only."""
+    line: list[str] = []
+    col = 0
+    i = 0
+    while i < len(raw):
+        if raw.startswith("\x1b[K", i):
+            del line[col:]
+            i += 3
+            continue
+        ch = raw[i]
+        if ch == "\r":
+            col = 0
+        else:
+            if col < len(line):
+                line[col] = ch
+            else:
+                line.append(ch)
+            col += 1
+        i += 1
+    return "".join(line).rstrip()
