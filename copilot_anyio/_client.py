@@ -10,8 +10,7 @@ copilot_anyio.RateLimitError`` works.
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
@@ -316,25 +315,14 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
 
     def _message_builder(
         self, thread: ChatThread, thread_id: str, prompt: str, model: str | None, streaming: bool
-    ) -> Any:
-        hosts = self.hosts
-        parent = thread.parent_message_id
-        response_id = str(uuid.uuid4())
-
-        def build(token: str) -> wire.Request:
-            return wire.send_message_request(
-                hosts.api_url,
-                hosts.github_url,
-                token,
-                thread_id=thread_id,
-                content=prompt,
-                model=model or self.model,
-                parent_message_id=parent,
-                response_message_id=response_id,
-                streaming=streaming,
-            )
-
-        return build
+    ) -> Callable[[str], wire.Request]:
+        return self._session().message_builder(
+            thread_id=thread_id,
+            content=prompt,
+            model=model or self.model,
+            parent_message_id=thread.parent_message_id,
+            streaming=streaming,
+        )
 
     def _stream_turn(self, thread: ChatThread, prompt: str, model: str | None) -> ChatStream:
         session = self._session()

@@ -19,7 +19,6 @@ to the end); that closes the HTTP response and the connection pool at once.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, ClassVar
@@ -184,20 +183,12 @@ class GithubCopilot:
             else:
                 content = wire.flatten_messages(messages)
             thread_id = conversation_id
-            parent = conversation.parent_message_id
-            response_id = str(uuid.uuid4())
-
-            def build(token: str) -> wire.Request:
-                return wire.send_message_request(
-                    hosts.api_url,
-                    hosts.github_url,
-                    token,
-                    thread_id=thread_id,
-                    content=content,
-                    model=model,
-                    parent_message_id=parent,
-                    response_message_id=response_id,
-                )
+            build = session.message_builder(
+                thread_id=thread_id,
+                content=content,
+                model=model,
+                parent_message_id=conversation.parent_message_id,
+            )
 
             response = await session.open_stream(tokens, build)
             try:

@@ -13,6 +13,7 @@ policies around each request:
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from contextlib import aclosing, suppress
 from typing import Any, Final, Protocol
@@ -184,6 +185,35 @@ class WebSession:
         await self._authorized(
             tokens, lambda t: wire.delete_thread_request(h.api_url, h.github_url, t, thread_id)
         )
+
+    def message_builder(
+        self,
+        *,
+        thread_id: str,
+        content: str,
+        model: str,
+        parent_message_id: str,
+        streaming: bool = True,
+    ) -> Callable[[str], wire.Request]:
+        """The message POST of one turn as a function of the token (retries keep the same
+        ``responseMessageID``, a fresh UUID4 per turn)."""
+        hosts = self.hosts
+        response_id = str(uuid.uuid4())
+
+        def build(token: str) -> wire.Request:
+            return wire.send_message_request(
+                hosts.api_url,
+                hosts.github_url,
+                token,
+                thread_id=thread_id,
+                content=content,
+                model=model,
+                parent_message_id=parent_message_id,
+                response_message_id=response_id,
+                streaming=streaming,
+            )
+
+        return build
 
     async def send_message(
         self,
