@@ -41,7 +41,9 @@ async def test_a_stalled_stream_ends_with_stalled_error_and_the_partial_text(
             received: list[str] = []
             with pytest.raises(StreamStalledError) as info:
                 async with client.stream_chat(prompt) as stream:
-                    received.extend([text async for text in stream.text_deltas()])
+                    # A loop, not a comprehension: what arrived before the error must be kept.
+                    async for text in stream.text_deltas():
+                        received.append(text)  # noqa: PERF401
             await _wait_until_idle(emu)
     expected = "".join(reply_deltas(prompt)[:3])
     assert info.value.partial_text == expected
