@@ -8,6 +8,8 @@ from collections.abc import Generator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests._backends import BACKENDS
+
 # A short profile for the regular run and a long one for `nox -s fuzz`.
 settings.register_profile("default", max_examples=200, deadline=None)
 settings.register_profile(
@@ -20,9 +22,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 #: ``COPILOT_ANYIO_BACKENDS=asyncio`` narrows the run (``nox -s tests_asyncio_only``); by default
 #: every async test runs on both backends and trio is required.
-_BACKENDS = tuple(
-    b.strip() for b in os.environ.get("COPILOT_ANYIO_BACKENDS", "asyncio,trio").split(",") if b
-)
+_BACKENDS = BACKENDS
 _passed_by_backend: dict[str, int] = {"asyncio": 0, "trio": 0}
 
 

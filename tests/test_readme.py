@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._backends import BACKENDS
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
 
@@ -34,6 +36,8 @@ RUNNABLE = [b for b in BLOCKS if "serve_emulator" in b and "anyio.run(" in b]
 
 @pytest.mark.parametrize("block", RUNNABLE, ids=[f"emulator{i}" for i in range(len(RUNNABLE))])
 def test_emulator_examples_run_as_written(block: str) -> None:
+    if 'backend="trio"' in block and "trio" not in BACKENDS:
+        pytest.skip("this run leaves trio out (COPILOT_ANYIO_BACKENDS)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
     done = subprocess.run(
         [sys.executable, "-W", "error", "-c", block],

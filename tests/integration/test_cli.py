@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from copilot_anyio.emulator import reply_for
+from tests._backends import BACKENDS
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -24,7 +25,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     )
 
 
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_chat_streams_an_answer_from_the_bundled_emulator(backend: str) -> None:
     done = _run("chat", "--emulator", "--backend", backend, "Explain", "SSE")
     assert done.returncode == 0, done.stderr
@@ -84,7 +85,7 @@ def test_the_spinner_never_overwrites_the_answer() -> None:
 
     import anyio
 
-    for backend in ("asyncio", "trio"):
+    for backend in BACKENDS:
         assert anyio.run(scenario, backend=backend) == "Hello"
 
 
