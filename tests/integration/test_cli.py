@@ -110,3 +110,30 @@ def _render(raw: str) -> str:
             col += 1
         i += 1
     return "".join(line).rstrip()
+
+
+@pytest.mark.anyio
+async def test_chat_continues_a_conversation_by_id() -> None:
+    import anyio
+
+    from copilot_anyio.emulator import serve_emulator
+
+    async with serve_emulator() as emu:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+        env.update(
+            COPILOT_GITHUB_URL=emu.base_url,
+            COPILOT_API_URL=emu.base_url,
+            COPILOT_COOKIES="user_session=cli-user",
+        )
+        command = [sys.executable, "-m", "copilot_anyio", "chat"]
+        with anyio.fail_after(60):
+            first = await anyio.run_process([*command, "first"], env=env, check=False)
+            hint = first.stderr.decode()
+            thread_id = hint.rsplit("--conversation", 1)[1].strip(" )\n")
+            second = await anyio.run_process(
+                [*command, "--conversation", thread_id, "second"], env=env, check=False
+            )
+    assert first.returncode == 0, hint
+    assert first.stdout.decode().strip() == reply_for("first")
+    assert second.returncode == 0, second.stderr.decode()
+    assert second.stdout.decode().strip() == reply_for("second", turn=2)

@@ -185,3 +185,15 @@ async def test_waiters_of_a_failed_fetch_get_their_own_copies_of_the_error() -> 
     assert len(errors) == 5
     assert len({id(e) for e in errors}) == 5
     assert {str(e) for e in errors} == {"token endpoint unreachable"}
+
+
+async def test_collapse_keeps_one_real_error_and_refuses_to_choose_between_several() -> None:
+    from copilot_anyio._client import collapse_exception_group
+
+    real = ValueError("real")
+    cancelled = anyio.get_cancelled_exc_class()
+    echo = cancelled.__new__(cancelled)  # a sibling cancelled by the real error
+    nested = BaseExceptionGroup("outer", [BaseExceptionGroup("inner", [real]), echo])
+    assert collapse_exception_group(nested) is real
+    two = ExceptionGroup("two", [ValueError("a"), KeyError("b")])
+    assert collapse_exception_group(two) is None
