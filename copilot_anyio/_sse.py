@@ -25,21 +25,30 @@ observations make that possible.
    ending in CR dispatches its event immediately, and the decoder remembers to swallow an LF
    at the start of the next chunk (the second half of a CRLF pair split across chunks). Past
    the door there is only LF, and "a blank line" is simply the byte pair ``\\n\\n``.
+   One shortcut skips the door: in a CRLF stream of single-line ``data:`` events, when the
+   buffer is at most the start of one line (no LF, so it reads the same normalised or not),
+   the buffer and the chunk up to the last ``\\r\\n\\r\\n`` are cut like fast path 1
+   below, with ``\\r\\n\\r\\ndata: `` for the separator and no CR or LF allowed in any
+   payload, provided the rest holds no line ending (it is then the start of a line, the
+   new buffer); otherwise the whole chunk takes the door.
 
 3. **Events are independent between blank lines.** After a blank line the data and event type
    buffers are empty (dispatch steps 2 and 6); only the last event ID buffer and the
    reconnection time carry over. So the decoder keeps the raw bytes since the last blank line,
    uninterpreted. A chunk with no LF (most small chunks) is just appended. Otherwise the last
-   ``\\n\\n`` in the chunk splits it: everything before it, with the buffered bytes, is a
+   ``\\n\\n`` in the buffer and the chunk together splits them: everything before it is a
    *region* of whole events, interpreted from an empty state; the rest becomes the buffer.
+   The last LF usually ends that blank line, so one ``memrchr`` and a byte test find it.
+   (An event that outgrew ``bytes``, below, is not copied for every chunk: its chunks are
+   searched on their own, minding a blank line that straddles two of them.)
 
 A region is interpreted by the first of these that applies:
 
 * **Fast path 1, single-line ``data:`` events** (OpenAI/Copilot chat completions, the web
-  thread stream): the region starts with ``data: ``. If it holds one event, its payload is
-  the bytes between ``data: `` and the final ``\\n\\n``, provided they hold no LF. If it holds
-  several, it is split on ``\\n\\ndata: ``; when no piece contains an LF (one ``join`` and one
-  ``memchr``), every block was one ``data:`` line and the pieces are the payloads.
+  thread stream): the region starts with ``data: ``. Between that and the final ``\\n\\n``,
+  with no LF, is the payload of a single event. Otherwise that middle is split on
+  ``\\n\\ndata: ``; when no piece contains an LF (one ``join`` and one ``memchr``), every
+  block was one ``data:`` line and the pieces are the payloads.
 * **Fast path 2, ``event: <type>`` + ``data: <value>`` blocks** (Responses and Anthropic
   Messages streams): the same for one event; for several, the region split on LF must read
   type, data, blank, type, data, blank, ..., which a few C-level passes over the list check.
@@ -51,7 +60,9 @@ A region is interpreted by the first of these that applies:
   interpreter written from the standard).
 
 Building the event objects is then the largest single cost, so it avoids the frozen
-dataclass's slow generated ``__init__`` (see ``_EventBuilder``).
+dataclass's slow generated ``__init__`` (see ``_EventBuilder`` and ``_Blank``), and payloads
+are decoded with a strict ``decode()`` first (faster than one with arguments, and the same
+text whenever it succeeds; on invalid UTF-8 the run is decoded again with replacement).
 
 Bounded memory: the buffer holds at most one incomplete event. When the bytes of the event
 being received exceed ``max_event_size``, :class:`EventTooLarge` is raised; a line that never
@@ -146,6 +157,20 @@ class _EventBuilder:
         self.__class__ = ServerSentEvent  # type: ignore[assignment]
 
 
+class _Blank:
+    """The same slots without ``__init__``: ``_Blank()`` is the cheapest way to an instance.
+
+    The fast paths fill one in with plain attribute stores and re-label it, as
+    ``_EventBuilder.__init__`` does, without a call per event.
+    """
+
+    __slots__ = ("data", "event", "id", "retry")
+    event: str
+    data: str
+    id: str
+    retry: int | None
+
+
 _new_event = object.__new__
 
 
@@ -185,11 +210,45 @@ _make_event = _pick_event_factory()
 """``_make_event(event, data, id, retry)``: ``ServerSentEvent(event, data, id, retry)``, faster."""
 
 
-def _make_events(payloads: list[bytes], last_id: str) -> list[ServerSentEvent]:
-    """Data events of type "message" for the UTF-8 ``payloads``."""
-    # A comprehension beats map() over itertools.repeat() here: runs are short (a few events
-    # per chunk), and map's per-call setup is not repaid.
+def _swap_data_events(payloads: list[bytes], last_id: str) -> list[ServerSentEvent]:
+    # _EventBuilder's work done in the loop itself, without a call per event. A strict
+    # decode() is faster than one with arguments and gives the same text when it succeeds.
+    events: list[ServerSentEvent] = []
+    append = events.append
+    try:
+        for p in payloads:
+            ev = _Blank()
+            ev.event = "message"
+            ev.data = p.decode()
+            ev.id = last_id
+            ev.retry = None
+            ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+            append(ev)  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        return _descriptor_data_events(payloads, last_id)
+    return events
+
+
+def _descriptor_data_events(payloads: list[bytes], last_id: str) -> list[ServerSentEvent]:
     return [_make_event("message", p.decode("utf-8", "replace"), last_id, None) for p in payloads]
+
+
+def _probe_blank() -> bool:
+    blank = _Blank()
+    blank.event, blank.data, blank.id, blank.retry = "e", "d", "i", 1
+    try:
+        blank.__class__ = ServerSentEvent  # type: ignore[assignment]
+    except TypeError:  # pragma: no cover (an interpreter without __class__ assignment)
+        return False
+    probe = cast(object, blank)
+    return type(probe) is ServerSentEvent and probe == ServerSentEvent("e", "d", "i", 1)
+
+
+_CLASS_SWAP: Final = _probe_blank()
+"""Events can be built as ``_Blank`` instances re-labelled in place (see above)."""
+
+_make_events = _swap_data_events if _CLASS_SWAP else _descriptor_data_events
+"""Data events of type "message" for the UTF-8 ``payloads``."""
 
 
 def _typed_events(region: bytes, last_id: str) -> list[ServerSentEvent] | None:
@@ -212,6 +271,22 @@ def _typed_events(region: bytes, last_id: str) -> list[ServerSentEvent] | None:
         or types.count(b"event: ")  # an empty type is "message": left to the general path
     ):
         return None
+    if _CLASS_SWAP:
+        # As in _swap_data_events.
+        events: list[ServerSentEvent] = []
+        append = events.append
+        try:
+            for t, d in zip(types, data, strict=True):
+                ev = _Blank()
+                ev.event = t[7:].decode()
+                ev.data = d[6:].decode()
+                ev.id = last_id
+                ev.retry = None
+                ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                append(ev)  # type: ignore[arg-type]
+            return events
+        except UnicodeDecodeError:
+            pass
     return [
         _make_event(
             t[7:].decode("utf-8", "replace"), d[6:].decode("utf-8", "replace"), last_id, None
@@ -354,6 +429,12 @@ class SSEDecoder:
             # Start of stream, a CRLF pair split across chunks, or a closed decoder.
             data = self._pass_gate(data)
         if 13 in data:
+            buf = self._buf
+            if type(buf) is bytes and 10 not in buf:
+                # (A small buffer: bytes, at most a few KiB, see _grow.)
+                crlf_events = self._crlf_data_events(data)
+                if crlf_events is not None:
+                    return crlf_events
             # Normalise CRLF and lone CR to LF (see "Theory of operation", point 2). A final CR
             # ends its line now, so that a blank line ending in CR dispatches immediately;
             # the LF that may follow it in the next chunk is swallowed by _pass_gate().
@@ -382,60 +463,145 @@ class SSEDecoder:
             self._buf = buf
             return []
 
-        # A blank line is "\n\n" now. Find the last one: everything before it is whole events.
-        end = data.rfind(b"\n\n") + 2
-        if end == 1 and (data[0] != 10 or not buf or buf[-1] != 10):
-            # Line endings but no blank line: keep the bytes.
-            buf += data
-            if len(buf) > self._grow_at:
-                buf = self._grow(buf)
-            self._buf = buf
-            return []
-        # Here end == 1 means that the blank line straddles the chunks: the buffer ends a line
-        # and this chunk starts with an LF, so the events end after that LF.
-
-        if end < len(data):
-            region = buf + data[:end] if buf else data[:end]
-            self._buf = data[end:]
+        # A blank line is "\n\n" now. Find the last one: everything before it is whole events,
+        # the rest is kept. Usually the last LF ends one (memrchr and a byte test); else
+        # search before it.
+        if type(buf) is bytes:
+            # A small buffer: look at it and the chunk together (a blank line may straddle).
+            raw = buf + data
+            end = raw.rfind(10)
+            if end > 0 and raw[end - 1] == 10:
+                end += 1
+            else:
+                end = raw.rfind(b"\n\n", 0, end) + 2
+                if end == 1:
+                    # Line endings but no blank line: keep the bytes.
+                    self._buf = self._grow(raw) if len(raw) > self._grow_at else raw
+                    return []
+            # The region is raw[:end]; it is cut only where needed (fast path 1 cuts the
+            # payloads straight out of raw).
+            self._buf = b"" if end == len(raw) else raw[end:]
+            if len(raw) > self._limit:
+                # Together the complete events and the rest exceed the limit: look closer.
+                self._check_sizes(raw[:end])
         else:
-            region = buf + data if buf else data
-            self._buf = b""
-        if len(buf) + len(data) > self._limit:
-            # Together the complete events and the rest exceed the limit: look closer.
-            self._check_sizes(region)
+            # A large event is arriving into a bytearray: do not copy it for every chunk.
+            end = data.rfind(10)
+            if end > 0 and data[end - 1] == 10:
+                end += 1
+            elif (end := data.rfind(b"\n\n", 0, end) + 2) == 1 and (data[0] != 10 or buf[-1] != 10):
+                # Line endings but no blank line: keep the bytes.
+                buf += data
+                self._buf = self._grow(buf)
+                return []
+            # Here end == 1 means that the blank line straddles the chunks: the buffer ends a
+            # line and this chunk starts with an LF, so the events end after that LF.
+            raw = buf + data[:end]
+            self._buf = data[end:]
+            end = len(raw)
+            if len(buf) + len(data) > self._limit:
+                self._check_sizes(raw)
 
-        if region[:6] == b"data: ":
+        if raw[:6] == b"data: ":
             # Fast path 1, single-line data events (see "Theory of operation"). It works on
             # bytes: the pieces cut out are whole lines, so decoding each one on its own gives
             # the text that decoding the whole region would.
-            payload = region[6:-2]
+            payload = raw[6 : end - 2]
             if 10 not in payload:
                 # One event, one line: "data: <value>\n\n".
-                data_text = payload.decode("utf-8", "replace")
-                return [_make_event("message", data_text, self._last_event_id, None)]
-            payloads = region.split(b"\n\ndata: ")
-            payloads[0] = payloads[0][6:]
-            payloads[-1] = payloads[-1][:-2]
+                try:
+                    data_text = payload.decode()
+                except UnicodeDecodeError:
+                    data_text = payload.decode("utf-8", "replace")
+                if not _CLASS_SWAP:  # pragma: no cover
+                    return [_make_event("message", data_text, self._last_event_id, None)]
+                ev = _Blank()
+                ev.event = "message"
+                ev.data = data_text
+                ev.id = self._last_event_id
+                ev.retry = None
+                ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                return [ev]  # type: ignore[list-item]
+            payloads = payload.split(b"\n\ndata: ")
             if 10 not in b"".join(payloads):
                 # No LF left in any piece: each block was one "data: " line, and each piece
                 # is that line's value with its one leading space already stripped. (Joining
                 # and one memchr is cheaper than counting LFs or testing every piece.)
                 return _make_events(payloads, self._last_event_id)
-        elif region[:7] == b"event: ":
+        region = raw if end == len(raw) else raw[:end]
+        if region[:7] == b"event: ":
             # Fast path 2, "event: <type>" + "data: <value>" blocks (Responses and Messages
             # streams), checked the same way: three LFs per block, and each block's second
             # line a data line.
-            lf = region.find(b"\n")
+            lf = region.find(10)
             payload = region[lf + 1 : -2]
             if lf > 7 and payload[:6] == b"data: " and 10 not in payload:
                 # One event. A non-empty type, so it is not renamed "message".
-                event_type = region[7:lf].decode("utf-8", "replace")
-                data_text = payload[6:].decode("utf-8", "replace")
-                return [_make_event(event_type, data_text, self._last_event_id, None)]
-            events = _typed_events(region, self._last_event_id)
-            if events is not None:
-                return events
+                try:
+                    event_type = region[7:lf].decode()
+                    data_text = payload[6:].decode()
+                except UnicodeDecodeError:
+                    event_type = region[7:lf].decode("utf-8", "replace")
+                    data_text = payload[6:].decode("utf-8", "replace")
+                if not _CLASS_SWAP:  # pragma: no cover
+                    return [_make_event(event_type, data_text, self._last_event_id, None)]
+                ev = _Blank()
+                ev.event = event_type
+                ev.data = data_text
+                ev.id = self._last_event_id
+                ev.retry = None
+                ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                return [ev]  # type: ignore[list-item]
+            typed = _typed_events(region, self._last_event_id)
+            if typed is not None:
+                return typed
         return self._interpret(region.decode("utf-8", "replace"))
+
+    def _crlf_data_events(self, data: bytes) -> list[ServerSentEvent] | None:
+        """Fast path 1 for a CRLF stream, before normalising: the events ``data`` completes.
+
+        Only called when the buffer holds no LF: it is then empty or the start of one line,
+        which, normalised or not, is the same bytes, so it and ``data`` are the raw stream
+        since the last blank line. When everything up to the last CRLF blank line in it is
+        single-line ``data:`` blocks (no CR or LF left in any value once split on the CRLF
+        block boundaries) and the rest holds no line ending, those are the events and the
+        rest is the new buffer. Otherwise ``None``, having changed nothing.
+        """
+        raw = self._buf + data
+        if raw[:6] != b"data: " or len(raw) > self._limit:
+            return None
+        end = raw.rfind(b"\r\n\r\n") + 4
+        if end == 3:
+            return None
+        rest = raw[end:]
+        if 13 in rest or 10 in rest:
+            # More line endings after the last blank line: leave it all to feed().
+            return None
+        payload = raw[6 : end - 4]
+        if 13 not in payload and 10 not in payload:
+            try:
+                data_text = payload.decode()
+            except UnicodeDecodeError:
+                data_text = payload.decode("utf-8", "replace")
+            if _CLASS_SWAP:
+                ev = _Blank()
+                ev.event = "message"
+                ev.data = data_text
+                ev.id = self._last_event_id
+                ev.retry = None
+                ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                events: list[ServerSentEvent] = [ev]  # type: ignore[list-item]
+            else:  # pragma: no cover
+                events = [_make_event("message", data_text, self._last_event_id, None)]
+        else:
+            payloads = payload.split(b"\r\n\r\ndata: ")
+            joined = b"".join(payloads)
+            if 13 in joined or 10 in joined:
+                return None
+            events = _make_events(payloads, self._last_event_id)
+        # The start of a line (or nothing): keep it, as feed() would.
+        self._buf = rest
+        return events
 
     def feed_eof(self) -> list[ServerSentEvent]:
         """Signal the end of the stream.
