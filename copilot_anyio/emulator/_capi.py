@@ -66,6 +66,17 @@ def capi_auth(ctx: Ctx) -> IssuedToken | Response:
     return token
 
 
+def capi_json_request(ctx: Ctx) -> tuple[IssuedToken, dict[str, Any]] | Response:
+    """The caller's Copilot token and JSON object body, or the error response CAPI sends."""
+    token = capi_auth(ctx)
+    if isinstance(token, Response):
+        return token
+    body = ctx.json_body()
+    if not isinstance(body, dict):
+        return bad_request(ctx, "request body is not valid JSON")
+    return token, body
+
+
 def bad_request(ctx: Ctx, message: str, code: str = "invalid_request_body") -> Response:
     return text_error(
         ctx.request,
@@ -206,12 +217,10 @@ def _embedding(text: str, dimensions: int) -> list[float]:
 
 async def embeddings(ctx: Ctx) -> Response:
     """``POST /embeddings``: deterministic unit vectors (``dimensions`` or the configured size)."""
-    token = capi_auth(ctx)
-    if isinstance(token, Response):
-        return token
-    body = ctx.json_body()
-    if not isinstance(body, dict):
-        return bad_request(ctx, "request body is not valid JSON")
+    authed = capi_json_request(ctx)
+    if isinstance(authed, Response):
+        return authed
+    token, body = authed
     entry = resolve_model(ctx, body.get("model"), "/embeddings", token.account)
     if isinstance(entry, Response):
         return entry

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ._capi import bad_request, capi_auth, capi_headers, resolve_model
+from ._capi import bad_request, capi_headers, capi_json_request, resolve_model
 from ._framing import Event, EventKind, StreamSpec
 from ._http import Ctx, dumps, text_error
 from ._replies import reply_for, split_text
@@ -120,12 +120,10 @@ async def chat_completions(ctx: Ctx) -> Response:
     instead (arguments filled from each schema). ``n`` choices: choice ``i > 0`` answers
     ``"<prompt> (choice i)"``.
     """
-    token = capi_auth(ctx)
-    if isinstance(token, Response):
-        return token
-    body = ctx.json_body()
-    if not isinstance(body, dict):
-        return bad_request(ctx, "request body is not valid JSON")
+    authed = capi_json_request(ctx)
+    if isinstance(authed, Response):
+        return authed
+    token, body = authed
     messages = body.get("messages")
     if (
         not isinstance(messages, list)
@@ -333,12 +331,10 @@ async def responses(ctx: Ctx) -> Response:
     ``previous_response_id`` must name an earlier response of this account (else 400
     ``previous_response_not_found``); the turn continues from it.
     """
-    token = capi_auth(ctx)
-    if isinstance(token, Response):
-        return token
-    body = ctx.json_body()
-    if not isinstance(body, dict):
-        return bad_request(ctx, "request body is not valid JSON")
+    authed = capi_json_request(ctx)
+    if isinstance(authed, Response):
+        return authed
+    token, body = authed
     entry = resolve_model(ctx, body.get("model"), "/responses", token.account)
     if isinstance(entry, Response):
         return entry
