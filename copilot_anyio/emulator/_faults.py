@@ -30,6 +30,7 @@ FaultKind = Literal[
     "malformed_json",
     "oversized_event",
     "trickle",
+    "linger",
 ]
 
 STATUS_KINDS: frozenset[str] = frozenset({"status"})
@@ -43,6 +44,7 @@ STREAM_KINDS: frozenset[str] = frozenset(
         "malformed_json",
         "oversized_event",
         "trickle",
+        "linger",
     }
 )
 
@@ -189,6 +191,13 @@ class Fault:
         """Write ``after_chunks`` content events, then write nothing more (or only a
         ``: keep-alive`` comment every ``keepalive`` seconds) until the client goes away."""
         return cls(kind="stall", after_chunks=after_chunks, keepalive=keepalive)
+
+    @classmethod
+    def linger(cls, *, keepalive: float | None = None) -> Fault:
+        """Write the whole reply, end marker included, then keep the body open (optionally
+        writing ``: keep-alive`` comments) until the client goes away: a server that does not
+        close after ``complete`` / ``[DONE]``."""
+        return cls(kind="linger", keepalive=keepalive)
 
     @classmethod
     def drop(cls, after_chunks: int = 0) -> Fault:

@@ -86,6 +86,8 @@ def apply_fault(spec: StreamSpec, fault: Fault | None) -> Plan:
         return Plan(events, chunk_size=1)
     if kind in ("stall", "drop"):
         return Plan(events[: _cut(events, after)], ending=kind, keepalive=fault.keepalive)
+    if kind == "linger":
+        return Plan(events, ending="stall", keepalive=fault.keepalive)
     if not spec.sse:
         # JSON bodies only know stall, drop and trickle.
         return Plan(events)

@@ -121,6 +121,22 @@ async def test_framing_variants_and_one_byte_writes_decode_identically(separator
     assert trickled.text == whole.text == reply_for(prompt)
 
 
+async def test_a_server_that_lingers_after_complete_does_not_delay_the_outcome() -> None:
+    with anyio.fail_after(15):
+        async with emulated_client() as (emu, client):
+            emu.script("web.messages.create", Fault.linger())
+            started = anyio.current_time()
+            async with client.stream_chat("and then silence") as stream:
+                result = await stream.final()
+                got_result = anyio.current_time() - started
+            left = anyio.current_time() - started
+            await _wait_until_idle(emu)
+    assert result.text == reply_for("and then silence")
+    assert got_result < 0.5  # not after the post-complete drain gives up
+    assert left < 1.0  # leaving waits only briefly for the body's end
+    assert emu.stats.streams_aborted == 1  # the lingering body was closed by the client
+
+
 async def test_breaking_out_early_closes_the_response() -> None:
     with anyio.fail_after(15):
         async with emulated_client(EmulatorConfig(pacing=0.02)) as (emu, client):

@@ -34,6 +34,7 @@ FAULT_CONSTRUCTORS = {
     "oversized_event",
     "trickle",
     "delay",
+    "linger",
 }
 
 ROUTE_NAMES = {
