@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 FaultKind = Literal[
     "status",
@@ -34,19 +34,8 @@ FaultKind = Literal[
 ]
 
 STATUS_KINDS: frozenset[str] = frozenset({"status"})
-STREAM_KINDS: frozenset[str] = frozenset(
-    {
-        "stall",
-        "drop",
-        "truncate",
-        "finish_error",
-        "midstream_error",
-        "malformed_json",
-        "oversized_event",
-        "trickle",
-        "linger",
-    }
-)
+#: Faults that shape a streamed body (every kind but the two that act before it starts).
+STREAM_KINDS: frozenset[str] = frozenset(get_args(FaultKind)) - {"status", "delay"}
 
 _TEXT = "text/plain; charset=utf-8"
 

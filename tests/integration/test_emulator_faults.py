@@ -21,18 +21,12 @@ from copilot_anyio.emulator import (
     serve_emulator,
 )
 
+from ._sse_lines import data_lines
+
 pytestmark = pytest.mark.anyio
 
 IDE = {"Editor-Version": "vscode/1.104.3", "Copilot-Integration-Id": "vscode-chat"}
 FAKE_USER_TOKEN = "ghu_" + "x" * 36
-
-
-def data_lines(raw: bytes) -> list[str]:
-    return [
-        line[len("data:") :].strip()
-        for line in raw.decode(errors="replace").replace("\r\n", "\n").split("\n")
-        if line.startswith("data:")
-    ]
 
 
 def web_text(raw: bytes) -> str:

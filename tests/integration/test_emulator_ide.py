@@ -16,20 +16,14 @@ import pytest
 
 from copilot_anyio.emulator import Emulator, EmulatorConfig, Fault, reply_for, serve_emulator
 
+from ._sse_lines import data_lines
+
 pytestmark = pytest.mark.anyio
 
 CLIENT_ID = "Iv1.b507a08c87ecfe98"
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 IDE = {"Editor-Version": "vscode/1.104.3", "Copilot-Integration-Id": "vscode-chat"}
 FAKE_USER_TOKEN = "ghu_" + "x" * 36
-
-
-def data_lines(raw: bytes) -> list[str]:
-    return [
-        line[len("data:") :].strip()
-        for line in raw.decode().replace("\r\n", "\n").split("\n")
-        if line.startswith("data:")
-    ]
 
 
 def chunks(raw: bytes) -> list[dict[str, Any]]:

@@ -18,18 +18,11 @@ from copilot_anyio.emulator import (
     serve_emulator,
 )
 
+from ._sse_lines import data_lines
+
 pytestmark = pytest.mark.anyio
 
 COOKIE = {"Cookie": "user_session=fake-session-value; logged_in=yes"}
-
-
-def data_lines(raw: bytes) -> list[str]:
-    """Payloads of the ``data:`` lines, in order (a deliberately naive reader)."""
-    return [
-        line[len("data:") :].strip()
-        for line in raw.decode().replace("\r\n", "\n").split("\n")
-        if line.startswith("data:")
-    ]
 
 
 def events(raw: bytes) -> list[dict[str, Any]]:
