@@ -8,6 +8,8 @@ from ._client import ClientStatistics as ClientStatistics
 from ._client import CopilotClient as CopilotClient
 from ._compat import Conversation as Conversation
 from ._compat import GithubCopilot as GithubCopilot
+from ._config import Limits as Limits
+from ._config import Timeouts as Timeouts
 from ._errors import APIStatusError as APIStatusError
 from ._errors import AuthenticationError as AuthenticationError
 from ._errors import BadRequestError as BadRequestError
@@ -39,9 +41,7 @@ from ._errors import WebSessionInvalidError as WebSessionInvalidError
 from ._errors import WriteError as WriteError
 from ._models import ChatChunk as ChatChunk
 from ._models import ChatResult as ChatResult
-from ._models import Limits as Limits
 from ._models import ThreadInfo as ThreadInfo
-from ._models import Timeouts as Timeouts
 from ._retry import RetryPolicy as RetryPolicy
 from ._sse import DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE
 from ._sse import ServerSentEvent as ServerSentEvent

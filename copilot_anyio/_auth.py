@@ -26,7 +26,6 @@ __all__ = [
     "DEFAULT_WEB_TOKEN_TTL",
     "REFRESH_LEAD",
     "TokenLease",
-    "backoff_delay",
     "copilot_token_lease",
     "web_token_lease",
 ]
@@ -94,16 +93,3 @@ def _lease(value: str, now: float, ttl: float) -> TokenLease:
     # two rules meet at ttl = 2 * REFRESH_LEAD, so the refresh point grows continuously with ttl.
     refresh_in = max(ttl - REFRESH_LEAD, ttl / 2)
     return TokenLease(value=value, obtained=now, refresh_at=now + refresh_in, expires=now + ttl)
-
-
-def backoff_delay(attempt: int, *, base: float, cap: float, jitter: float) -> float:
-    """Exponential backoff with "full jitter" for retry ``attempt`` (1 for the first retry).
-
-    ``jitter`` is a number in [0, 1) the caller draws (this module reads no RNG); the delay is
-    uniformly spread over ``[d/2, d]`` where ``d = min(cap, base * 2**(attempt-1))``, so it never
-    collapses to zero and never exceeds ``cap``.
-    """
-    if attempt < 1:
-        raise ValueError("attempt counts from 1")
-    ceiling = min(cap, base * (2.0 ** min(attempt - 1, 62)))
-    return ceiling / 2 + (ceiling / 2) * min(max(jitter, 0.0), 1.0)

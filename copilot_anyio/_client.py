@@ -22,7 +22,7 @@ from anyio.abc import TaskGroup
 
 from . import _web_wire as wire
 from ._auth import DEFAULT_WEB_TOKEN_TTL, TokenLease
-from ._config import Hosts
+from ._config import Hosts, Limits, Timeouts
 from ._cookies import (
     parse_cookie_header,
     parse_netscape_cookies,
@@ -30,7 +30,7 @@ from ._cookies import (
     require_session,
 )
 from ._errors import CredentialsError, UsageError
-from ._models import ChatResult, Limits, ThreadInfo, Timeouts
+from ._models import ChatResult, ThreadInfo
 from ._retry import RetryPolicy
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import ChatStream

@@ -27,7 +27,7 @@ import anyio
 
 from . import _web_wire as wire
 from ._client import DEFAULT_MODEL, ENV_COOKIES, ENV_COOKIES_FILE
-from ._config import Hosts
+from ._config import Hosts, Limits, Timeouts
 from ._cookies import (
     parse_cookie_header,
     parse_netscape_cookies,
@@ -35,7 +35,6 @@ from ._cookies import (
     require_session,
 )
 from ._errors import CredentialsError
-from ._models import Limits, Timeouts
 from ._retry import RetryPolicy
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._token_manager import TokenManager

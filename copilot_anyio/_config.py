@@ -1,15 +1,24 @@
-"""Where the client connects: hosts from arguments, then the environment, then defaults.
+"""Client settings: where it connects (hosts from arguments, then the environment, then
+defaults), its network timeouts and its concurrency limits.
 
 Pure: the environment is passed in as a mapping, so tests need not touch ``os.environ``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, final
 
-__all__ = ["DEFAULT_API_URL", "DEFAULT_GITHUB_API_URL", "DEFAULT_GITHUB_URL", "Hosts"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_GITHUB_API_URL",
+    "DEFAULT_GITHUB_URL",
+    "Hosts",
+    "Limits",
+    "Timeouts",
+]
 
 DEFAULT_GITHUB_URL: Final = "https://github.com"
 DEFAULT_GITHUB_API_URL: Final = "https://api.github.com"
@@ -59,3 +68,44 @@ def _clean(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {url!r}")
     return url
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Timeouts for the network phases of one request, in seconds.
+
+    None of them is a deadline for a whole request or a whole stream: streams legitimately pause
+    for minutes while a model reasons. For an overall deadline wrap the call in
+    ``anyio.fail_after()`` (or ``move_on_after()``) yourself.
+
+    Attributes:
+        connect: establishing the TCP/TLS connection (``ConnectTimeout``).
+        first_byte: from sending the request until the response headers (``ReadTimeout``).
+        idle: the longest gap between two events of a stream (``StreamStalledError``). Keep-alive
+            comments do not reset it: a server that only says ":" for this long has stalled.
+        write: sending the request body (``WriteError``).
+        pool: waiting for a free connection (``PoolTimeout``).
+    """
+
+    connect: float = 10.0
+    first_byte: float = 60.0
+    idle: float = 120.0
+    write: float = 30.0
+    pool: float = math.inf
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Concurrency limits of a client.
+
+    Attributes:
+        max_concurrent_requests: requests (streams included) in flight at once per account; the
+            excess waits its turn in FIFO order. The HTTP connection pool is sized to match.
+        stream_buffer: how many parsed chunks a stream buffers ahead of a slow consumer before
+            the reader stops reading the socket (backpressure). 0 hands each chunk over directly.
+    """
+
+    max_concurrent_requests: int = 100
+    stream_buffer: int = 16

@@ -1,16 +1,15 @@
-"""Plain data: what a stream yields, what a finished turn returns, and network settings.
+"""Plain data: what a stream yields and what a finished turn returns.
 
 Everything here is frozen and slotted, holds no I/O handle, and never holds a credential.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, final
 
-__all__ = ["ChatChunk", "ChatResult", "Limits", "ThreadInfo", "Timeouts"]
+__all__ = ["ChatChunk", "ChatResult", "ThreadInfo"]
 
 
 @final
@@ -62,44 +61,3 @@ class ThreadInfo:
     created_at: str = ""
     updated_at: str = ""
     data: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Timeouts for the network phases of one request, in seconds.
-
-    None of them is a deadline for a whole request or a whole stream: streams legitimately pause
-    for minutes while a model reasons. For an overall deadline wrap the call in
-    ``anyio.fail_after()`` (or ``move_on_after()``) yourself.
-
-    Attributes:
-        connect: establishing the TCP/TLS connection (``ConnectTimeout``).
-        first_byte: from sending the request until the response headers (``ReadTimeout``).
-        idle: the longest gap between two events of a stream (``StreamStalledError``). Keep-alive
-            comments do not reset it: a server that only says ":" for this long has stalled.
-        write: sending the request body (``WriteError``).
-        pool: waiting for a free connection (``PoolTimeout``).
-    """
-
-    connect: float = 10.0
-    first_byte: float = 60.0
-    idle: float = 120.0
-    write: float = 30.0
-    pool: float = math.inf
-
-
-@final
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """Concurrency limits of a client.
-
-    Attributes:
-        max_concurrent_requests: requests (streams included) in flight at once per account; the
-            excess waits its turn in FIFO order. The HTTP connection pool is sized to match.
-        stream_buffer: how many parsed chunks a stream buffers ahead of a slow consumer before
-            the reader stops reading the socket (backpressure). 0 hands each chunk over directly.
-    """
-
-    max_concurrent_requests: int = 100
-    stream_buffer: int = 16

@@ -26,8 +26,9 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from ._auth import TokenLease, backoff_delay
+from ._auth import TokenLease
 from ._errors import CopilotError
+from ._retry import backoff_delay
 
 __all__ = ["TokenManager"]
 

@@ -19,6 +19,7 @@ from typing import Any, Final
 import anyio
 import httpx
 
+from ._config import Limits, Timeouts
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -31,9 +32,8 @@ from ._errors import (
     TransportError,
     WriteError,
 )
-from ._models import Limits, Timeouts
-from ._retry import error_from_response
-from ._web_wire import Request
+from ._http import Request
+from ._status import error_from_response
 
 __all__ = ["CLOSE_GRACE", "HTTPTransport", "map_httpx_error"]
 

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 from ._errors import RemoteProtocolError, StreamServerError
+from ._http import Request
 from ._models import ChatChunk, ChatResult, ThreadInfo
 
 __all__ = [
@@ -61,21 +61,6 @@ _BROWSER_UA: Final = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Request:
-    """An HTTP request as data. ``headers`` never include cookies: the transport adds those."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
-    send_cookies: bool = False
-
-    def __repr__(self) -> str:
-        # Authorization values are secrets: show only which headers are set.
-        return f"Request({self.method} {self.url}, headers={sorted(self.headers)})"
 
 
 def _api_headers(token: str, github_url: str) -> dict[str, str]:

@@ -26,6 +26,8 @@ PURE_MODULES = (
     "copilot_anyio._models",
     "copilot_anyio._web_wire",
     "copilot_anyio._retry",
+    "copilot_anyio._status",
+    "copilot_anyio._http",
     "copilot_anyio._auth",
     "copilot_anyio._config",
     "copilot_anyio._cookies",

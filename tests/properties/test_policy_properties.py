@@ -9,9 +9,9 @@ import math
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from copilot_anyio._auth import backoff_delay
 from copilot_anyio._errors import APIStatusError, QuotaExceededError, RateLimitError
-from copilot_anyio._retry import RetryPolicy, error_from_response, parse_retry_after
+from copilot_anyio._retry import RetryPolicy, backoff_delay
+from copilot_anyio._status import error_from_response, parse_retry_after
 
 # Unix times from 1970 to 2100; the upper end keeps dates inside datetime's range.
 _now = st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False)

@@ -12,7 +12,6 @@ from copilot_anyio._auth import (
     DEFAULT_WEB_TOKEN_TTL,
     REFRESH_LEAD,
     TokenLease,
-    backoff_delay,
     copilot_token_lease,
     web_token_lease,
 )
@@ -188,49 +187,3 @@ class TestCopilotTokenLease:
     def test_repr_hides_the_value(self) -> None:
         held = copilot_token_lease(COPILOT_TOKEN, NOW, refresh_in=1500)
         assert COPILOT_TOKEN not in repr(held)
-
-
-class TestBackoffDelay:
-    @pytest.mark.parametrize(
-        ("attempt", "jitter", "expected"),
-        [
-            (1, 0.0, 0.25),
-            (1, 1.0, 0.5),
-            (1, 0.5, 0.375),
-            (2, 0.0, 0.5),
-            (2, 1.0, 1.0),
-            (3, 1.0, 2.0),
-            (4, 0.0, 2.0),
-            (5, 1.0, 8.0),
-            (6, 1.0, 8.0),  # capped
-            (6, 0.0, 4.0),
-            (100, 1.0, 8.0),
-            (10**6, 0.0, 4.0),
-        ],
-    )
-    def test_values(self, attempt: int, jitter: float, expected: float) -> None:
-        assert backoff_delay(attempt, base=0.5, cap=8.0, jitter=jitter) == pytest.approx(expected)
-
-    @pytest.mark.parametrize("attempt", [1, 2, 3, 10, 64, 1000])
-    @pytest.mark.parametrize("jitter", [0.0, 0.25, 0.999, 1.0])
-    def test_within_half_ceiling_and_ceiling(self, attempt: int, jitter: float) -> None:
-        ceiling = min(8.0, 0.5 * 2.0 ** (attempt - 1))
-        delay = backoff_delay(attempt, base=0.5, cap=8.0, jitter=jitter)
-        assert ceiling / 2 <= delay <= ceiling
-
-    @pytest.mark.parametrize(("jitter", "expected"), [(-1.0, 0.25), (2.0, 0.5)])
-    def test_jitter_out_of_range_is_clamped(self, jitter: float, expected: float) -> None:
-        assert backoff_delay(1, base=0.5, cap=8.0, jitter=jitter) == expected
-
-    def test_grows_with_attempts(self) -> None:
-        delays = [backoff_delay(a, base=0.5, cap=100.0, jitter=0.5) for a in range(1, 8)]
-        assert delays == sorted(delays)
-        assert len(set(delays)) == len(delays)
-
-    def test_never_zero(self) -> None:
-        assert backoff_delay(1, base=0.5, cap=8.0, jitter=0.0) > 0
-
-    @pytest.mark.parametrize("attempt", [0, -1])
-    def test_attempts_count_from_one(self, attempt: int) -> None:
-        with pytest.raises(ValueError, match="attempt"):
-            backoff_delay(attempt, base=0.5, cap=8.0, jitter=0.5)

@@ -15,8 +15,9 @@ from copilot_anyio._config import (
     ENV_GITHUB_API_URL,
     ENV_GITHUB_URL,
     Hosts,
+    Limits,
+    Timeouts,
 )
-from copilot_anyio._models import Limits, Timeouts
 
 LOCAL = "http://127.0.0.1:8765"
 # (attribute, keyword argument, environment variable, default)
