@@ -6,6 +6,7 @@ from ._auth import TokenLease as TokenLease
 from ._client import ChatThread as ChatThread
 from ._client import ClientStatistics as ClientStatistics
 from ._client import CopilotClient as CopilotClient
+from ._client import Threads as Threads
 from ._compat import Conversation as Conversation
 from ._compat import GithubCopilot as GithubCopilot
 from ._config import Limits as Limits
@@ -49,6 +50,8 @@ from ._sse import SSEDecoder as SSEDecoder
 from ._sse import encode_comment as encode_comment
 from ._sse import encode_event as encode_event
 from ._stream import ChatStream as ChatStream
+from ._transport import HTTPXTransport as HTTPXTransport
+from ._transport import Transport as Transport
 
 __version__ = "0.1.0"
 
@@ -70,6 +73,7 @@ __all__ = [
     "CredentialsError",
     "EventTooLarge",
     "GithubCopilot",
+    "HTTPXTransport",
     "IncompleteStreamError",
     "Limits",
     "LocalProtocolError",
@@ -91,9 +95,11 @@ __all__ = [
     "StreamServerError",
     "StreamStalledError",
     "ThreadInfo",
+    "Threads",
     "Timeouts",
     "TokenExchangeError",
     "TokenLease",
+    "Transport",
     "TransportError",
     "UsageError",
     "WebSessionInvalidError",

@@ -18,8 +18,10 @@ from typing import TextIO
 
 import anyio
 
-from ._client import ENV_COOKIES, ENV_COOKIES_FILE, CopilotClient, collapse_exception_group
+from ._client import CopilotClient
+from ._credentials import ENV_COOKIES, ENV_COOKIES_FILE
 from ._errors import CopilotError, StreamError
+from ._groups import collapse_exception_group
 
 __all__ = ["main"]
 

@@ -1,42 +1,42 @@
 """``CopilotClient``: the structured-concurrency client of the github.com web-chat flavour.
 
-The client is an async context manager that owns one task group and one HTTP transport.
-The task group runs the background token refresh and the reader of every open stream; nothing
-outlives the ``async with``. Errors cross the boundary bare: a single error from inside the task
-group is re-raised as itself, not wrapped in an ``ExceptionGroup``, so ``except
-copilot_anyio.RateLimitError`` works.
+The client is an async context manager that owns one task group and one transport. The task
+group runs the background token refresh, the idle watchdog and the reader of every open stream;
+nothing outlives the ``async with``. Errors cross the boundary bare (``_groups``): a single error
+from inside the task group is re-raised as itself, not wrapped in an ``ExceptionGroup``, so
+``except copilot_anyio.RateLimitError`` works.
+
+What a request needs lives in one ``_WebContext`` that the client builds on entry and its
+threads share; a ``ChatThread`` never reaches into the client.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Final, final
+from typing import Any, Final, cast, final
 
 import anyio
-import httpx
 from anyio.abc import TaskGroup
 
-from . import _web_wire as wire
 from ._auth import DEFAULT_WEB_TOKEN_TTL, TokenLease
 from ._config import Hosts, Limits, Timeouts
-from ._cookies import (
-    parse_cookie_header,
-    parse_netscape_cookies,
-    require_header_safe_token,
-    require_session,
-)
-from ._errors import CredentialsError, UsageError
-from ._models import ChatResult, ThreadInfo
+from ._credentials import ENV_COOKIES, ENV_COOKIES_FILE, resolve_web
+from ._errors import UsageError
+from ._groups import collapse_exception_group, task_group
+from ._models import ChatChunk, ChatResult, ThreadInfo
+from ._pump import IdleWatchdog, Pump, collect
 from ._retry import RetryPolicy
+from ._send import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import ChatStream
 from ._token_manager import TokenManager
-from ._transport import HTTPTransport
-from ._web_session import StaticToken, TokenSource, WebSession
+from ._transport import HTTPXTransport, Transport, close_response
+from .web import _wire as wire
+from .web._api import StaticToken, WebAPI
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -45,33 +45,12 @@ __all__ = [
     "ChatThread",
     "ClientStatistics",
     "CopilotClient",
+    "Threads",
     "collapse_exception_group",
 ]
 
 #: The model asked for when none is named (the web flavour also accepts "auto").
 DEFAULT_MODEL: Final = "gpt-4o"
-#: github.com cookies as a ``Cookie`` header string ("user_session=...; ...").
-ENV_COOKIES: Final = "COPILOT_COOKIES"
-#: Path of a Netscape ``cookies.txt`` export holding the github.com cookies.
-ENV_COOKIES_FILE: Final = "COPILOT_COOKIES_FILE"
-
-
-def collapse_exception_group(group: BaseExceptionGroup[Any]) -> BaseException | None:
-    """The one real error of a task-group failure, or None when there is not exactly one.
-
-    Cancellation exceptions are not "real" here: they are the echo of the real error cancelling
-    its siblings. With several real errors the group itself must be kept.
-    """
-    cancelled = anyio.get_cancelled_exc_class()
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(exc.exceptions)
-        elif not isinstance(exc, cancelled):
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else None
 
 
 @final
@@ -93,6 +72,20 @@ class ClientStatistics:
     requests_waiting: int
 
 
+@dataclass(frozen=True, slots=True)
+class _WebContext:
+    """Everything a web request of an open client needs."""
+
+    api: WebAPI
+    task_group: TaskGroup
+    watchdog: IdleWatchdog
+    limiter: anyio.CapacityLimiter
+    model: str
+    timeouts: Timeouts
+    limits: Limits
+    max_event_size: int
+
+
 @final
 class ChatThread:
     """A github.com chat thread: a conversation whose history the server keeps.
@@ -104,13 +97,15 @@ class ChatThread:
 
     def __init__(
         self,
-        client: CopilotClient,
+        context: _WebContext,
         thread_id: str | None,
         *,
         parent_message_id: str = "root",
         model: str | None = None,
     ) -> None:
-        self._client = client
+        if thread_id is not None:
+            wire.thread_segment(thread_id)  # refuse an id that is not one path segment, now
+        self._context = context
         self._id = thread_id
         self.parent_message_id = parent_message_id
         self.model = model
@@ -128,25 +123,149 @@ class ChatThread:
         """The thread id, creating the thread on the server first if needed."""
         async with self._create_lock:
             if self._id is None:
-                self._id = await self._client._session().create_thread(self._client._tokens())
+                self._id = await self._context.api.create_thread()
             return self._id
 
     def _record(self, result: ChatResult) -> None:
         if result.message_id:
             self.parent_message_id = result.message_id
 
-    def stream(self, prompt: str, *, model: str | None = None) -> ChatStream:
+    def stream(self, prompt: str, *, model: str | None = None) -> ChatStream[ChatChunk, ChatResult]:
         """Send ``prompt`` as the next turn and stream the reply (see ``ChatStream``)."""
-        return self._client._stream_turn(self, prompt, model or self.model)
+        context = self._context
+        model = model or self.model or context.model
+
+        async def opener() -> tuple[Any, wire.WebStreamAccumulator]:
+            thread_id = await self.ensure_created()
+            return await context.api.open_turn(
+                thread_id=thread_id,
+                content=prompt,
+                model=model,
+                parent_message_id=self.parent_message_id,
+            )
+
+        return ChatStream(
+            task_group=context.task_group,
+            watchdog=context.watchdog,
+            limiter=context.limiter,
+            opener=opener,
+            on_complete=self._record,
+            buffer=context.limits.stream_buffer,
+            idle=context.timeouts.idle,
+            max_event_size=context.max_event_size,
+        )
 
     async def send(self, prompt: str, *, model: str | None = None) -> ChatResult:
-        """Send ``prompt`` and return the whole reply (a non-streaming request)."""
-        return await self._client._send_turn(self, prompt, model or self.model)
+        """Send ``prompt`` and return the whole reply (a non-streaming request).
+
+        The reply is read by its ``Content-Type``, not by what was asked for: the server may
+        stream even when ``streaming`` is false (protocol.md §2.5).
+        """
+        context = self._context
+        async with context.limiter:
+            thread_id = await self.ensure_created()
+            response, accumulator = await context.api.open_turn(
+                thread_id=thread_id,
+                content=prompt,
+                model=model or self.model or context.model,
+                parent_message_id=self.parent_message_id,
+                streaming=False,
+            )
+            try:
+                if "text/event-stream" in response.content_type:
+                    pump = Pump(response, accumulator, max_event_size=context.max_event_size)
+                    result = await collect(pump, context.timeouts.idle)
+                else:
+                    payload = await context.api.sender.read_json(response)
+                    result = wire.result_from_message(payload, thread_id)
+            finally:
+                await close_response(response)
+        self._record(result)
+        return result
 
     async def delete(self) -> None:
         """Delete the thread on the server."""
         if self._id is not None:
-            await self._client.delete_thread(self._id)
+            async with self._context.limiter:
+                await self._context.api.delete_thread(self._id)
+
+
+@final
+class Threads:
+    """``client.threads``: the github.com web-chat threads of the signed-in account."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: CopilotClient) -> None:
+        self._client = client
+
+    def __repr__(self) -> str:
+        return "<Threads>"
+
+    def __call__(
+        self,
+        thread_id: str | None = None,
+        *,
+        parent_message_id: str = "root",
+        model: str | None = None,
+    ) -> ChatThread:
+        """A conversation: a new one (created by its first message) or an existing thread.
+
+        To continue an existing thread, pass its id and the id of its last assistant message
+        as ``parent_message_id`` (``resume`` looks that up for you).
+        """
+        return ChatThread(
+            self._client._web_context(),
+            thread_id,
+            parent_message_id=parent_message_id,
+            model=model,
+        )
+
+    def stream(
+        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
+    ) -> ChatStream[ChatChunk, ChatResult]:
+        """Stream the reply to ``prompt``, in ``thread`` or in a new thread.
+
+        Use as ``async with client.threads.stream(prompt) as stream: async for chunk in stream``.
+        Entering raises the request's ``APIStatusError`` (after one transparent token refresh
+        on 401); iterating raises the stream's ``StreamError``. See ``ChatStream``.
+        """
+        return (thread or self()).stream(prompt, model=model)
+
+    async def send(
+        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
+    ) -> ChatResult:
+        """The whole reply to ``prompt`` (non-streaming), in ``thread`` or a new thread."""
+        return await (thread or self()).send(prompt, model=model)
+
+    async def new(self, *, model: str | None = None) -> ChatThread:
+        """Create a thread on the server now and return it."""
+        thread = self(model=model)
+        async with self._client._web_context().limiter:
+            await thread.ensure_created()
+        return thread
+
+    async def resume(self, thread_id: str, *, model: str | None = None) -> ChatThread:
+        """Continue an existing thread after its last assistant message."""
+        context = self._client._web_context()
+        wire.thread_segment(thread_id)
+        async with context.limiter:
+            payload = await context.api.list_messages(thread_id)
+        parent = wire.last_assistant_message_id(payload)
+        return self(thread_id, parent_message_id=parent, model=model)
+
+    async def list(self) -> list[ThreadInfo]:
+        """The account's threads, as the server lists them."""
+        context = self._client._web_context()
+        async with context.limiter:
+            return await context.api.list_threads()
+
+    async def delete(self, thread_id: str) -> None:
+        """Delete a thread."""
+        wire.thread_segment(thread_id)
+        context = self._client._web_context()
+        async with context.limiter:
+            await context.api.delete_thread(thread_id)
 
 
 class CopilotClient(anyio.AsyncContextManagerMixin):
@@ -155,7 +274,7 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
     ::
 
         async with CopilotClient(cookies={"user_session": "..."}) as client:
-            async with client.stream_chat("Explain SSE in one sentence.") as stream:
+            async with client.threads.stream("Explain SSE in one sentence.") as stream:
                 async for text in stream.text_deltas():
                     print(text, end="")
 
@@ -171,8 +290,10 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
     Other options: ``model`` (default ``"gpt-4o"``); ``timeouts`` (``Timeouts``: network phases,
     never a total deadline: use ``anyio.fail_after`` for that); ``limits`` (``Limits``: requests
     in flight per account, the excess queues; the connection pool matches; the stream buffer);
-    ``retry`` (``RetryPolicy``); ``proxy``, ``verify``, ``transport``, ``trust_env`` (passed to
-    httpx); ``web_token_ttl`` (assumed web-token lifetime); ``max_event_size`` (bytes).
+    ``retry`` (``RetryPolicy``); ``proxy``, ``verify``, ``trust_env`` (for the default httpx
+    transport); ``transport`` (a ``Transport`` of your own, e.g. ``HTTPXTransport`` over a custom
+    httpx transport; the client closes it on exit); ``web_token_ttl`` (assumed web-token
+    lifetime); ``max_event_size`` (bytes).
     """
 
     def __init__(
@@ -190,7 +311,7 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         retry: RetryPolicy | None = None,
         proxy: str | None = None,
         verify: Any = True,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Transport | None = None,
         trust_env: bool = True,
         web_token_ttl: float = DEFAULT_WEB_TOKEN_TTL,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
@@ -204,163 +325,83 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or Limits()
         self.retry = retry or RetryPolicy()
-        self._web_token = web_token
-        if isinstance(cookies, str):
-            cookies = parse_cookie_header(cookies)
-        if cookies is None and cookies_file is None and web_token is None:
-            if env.get(ENV_COOKIES):
-                cookies = parse_cookie_header(env[ENV_COOKIES])
-            elif env.get(ENV_COOKIES_FILE):
-                cookies_file = env[ENV_COOKIES_FILE]
-        self._cookies: dict[str, str] | None = None if cookies is None else dict(cookies)
-        self._cookies_file = cookies_file
-        if web_token is not None:
-            require_header_safe_token(web_token)
-        if self._cookies is not None:
-            require_session(self._cookies)
-        elif cookies_file is None and web_token is None:
-            raise CredentialsError(
-                "no credentials: pass cookies=, cookies_file= or web_token=, or set "
-                f"{ENV_COOKIES} or {ENV_COOKIES_FILE}"
-            )
-        self._http_options: dict[str, Any] = {
+        self._credentials = resolve_web(
+            env, web_token=web_token, cookies=cookies, cookies_file=cookies_file
+        )
+        self._transport_options: dict[str, Any] = {
             "proxy": proxy,
             "verify": verify,
-            "transport": transport,
             "trust_env": trust_env,
         }
+        self._given_transport = transport
         self._web_token_ttl = web_token_ttl
         self._max_event_size = max_event_size
-        self._tg: TaskGroup | None = None
-        self._web: WebSession | None = None
-        self._token_source: TokenSource | None = None
+        self._context: _WebContext | None = None
         self._token_manager: TokenManager | None = None
         self._limiter = anyio.CapacityLimiter(self.limits.max_concurrent_requests)
+        self.threads = Threads(self)
 
     def __repr__(self) -> str:
-        state = "open" if self._tg is not None else "closed"
+        state = "open" if self._context is not None else "closed"
         return f"<CopilotClient {state} api={self.hosts.api_url!r} model={self.model!r}>"
+
+    async def _open_transport(self) -> Transport:
+        given: Any = self._given_transport
+        if given is not None and hasattr(given, "send"):
+            return cast(Transport, given)
+        return await HTTPXTransport.open(
+            timeouts=self.timeouts,
+            limits=self.limits,
+            # an httpx transport given as ``transport=`` is still accepted (wrapped)
+            httpx_transport=given,
+            tls=self.hosts.uses_tls,
+            **self._transport_options,
+        )
 
     @asynccontextmanager
     async def __asynccontextmanager__(self) -> AsyncGenerator[CopilotClient]:
-        if self._tg is not None:
+        if self._context is not None:
             raise UsageError("this CopilotClient is already open")
-        cookies = self._cookies
-        if cookies is None and self._cookies_file is not None:
-            try:
-                text = await anyio.Path(self._cookies_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CredentialsError(
-                    f"cannot read the cookies file {os.fspath(self._cookies_file)!r}: "
-                    f"{type(exc).__name__}"
-                ) from None
-            cookies = parse_netscape_cookies(text, host=_host_of(self.hosts.github_url))
-            require_session(cookies)
-        transport = await HTTPTransport.open(
-            timeouts=self.timeouts, limits=self.limits, **self._http_options
-        )
+        cookies = await self._credentials.load_cookies(self.hosts.github_url)
+        transport = await self._open_transport()
         try:
-            self._web = WebSession(
-                transport,
-                self.hosts,
-                cookies=cookies or {},
-                retry=self.retry,
-                web_token_ttl=self._web_token_ttl,
-            )
-            if self._web_token is not None:
-                self._token_source = StaticToken(self._web_token)
+            sender = Sender(transport, retry=self.retry, timeouts=self.timeouts)
+            api = WebAPI(sender, self.hosts, cookies=cookies, web_token_ttl=self._web_token_ttl)
+            if self._credentials.web_token is not None:
+                api.use_tokens(StaticToken(self._credentials.web_token))
             else:
-                self._token_manager = TokenManager(self._web.fetch_web_token)
-                self._token_source = self._token_manager
-            user_exc: BaseException | None = None
-            try:
-                async with anyio.create_task_group() as tg:
-                    self._tg = tg
-                    if self._token_manager is not None:
-                        tg.start_soon(self._token_manager.run)
-                    try:
-                        yield self
-                    except anyio.get_cancelled_exc_class():
-                        raise
-                    except BaseException as exc:
-                        user_exc = exc  # kept out of the group: re-raised below as raised
-                    finally:
-                        tg.cancel_scope.cancel()
-            except BaseExceptionGroup as group:
-                if user_exc is not None:
-                    user_exc.__context__ = group  # internal failures ride along as context
-                    raise user_exc  # noqa: B904
-                single = collapse_exception_group(group)
-                if single is None:
-                    raise
-                raise single from None
-            if user_exc is not None:
-                raise user_exc
+                self._token_manager = TokenManager(api.fetch_web_token)
+                api.use_tokens(self._token_manager)
+            watchdog = IdleWatchdog()
+            async with task_group() as tg:
+                if self._token_manager is not None:
+                    tg.start_soon(self._token_manager.run)
+                tg.start_soon(watchdog.run)
+                self._context = _WebContext(
+                    api=api,
+                    task_group=tg,
+                    watchdog=watchdog,
+                    limiter=self._limiter,
+                    model=self.model,
+                    timeouts=self.timeouts,
+                    limits=self.limits,
+                    max_event_size=self._max_event_size,
+                )
+                try:
+                    yield self
+                finally:
+                    self._context = None
         finally:
-            self._tg = None
+            self._context = None
             with anyio.CancelScope(shield=True):
                 await transport.aclose()
 
-    # --- internals shared with ChatThread ---------------------------------------------------
-
-    def _session(self) -> WebSession:
-        if self._web is None or self._tg is None:
+    def _web_context(self) -> _WebContext:
+        if self._context is None:
             raise UsageError("use the client inside `async with CopilotClient(...) as client:`")
-        return self._web
+        return self._context
 
-    def _tokens(self) -> TokenSource:
-        self._session()
-        assert self._token_source is not None
-        return self._token_source
-
-    def _message_builder(
-        self, thread: ChatThread, thread_id: str, prompt: str, model: str | None, streaming: bool
-    ) -> Callable[[str], wire.Request]:
-        return self._session().message_builder(
-            thread_id=thread_id,
-            content=prompt,
-            model=model or self.model,
-            parent_message_id=thread.parent_message_id,
-            streaming=streaming,
-        )
-
-    def _stream_turn(self, thread: ChatThread, prompt: str, model: str | None) -> ChatStream:
-        session = self._session()
-        assert self._tg is not None
-
-        async def opener() -> tuple[httpx.Response, wire.WebStreamAccumulator]:
-            thread_id = await thread.ensure_created()
-            build = self._message_builder(thread, thread_id, prompt, model, True)
-            response = await session.open_stream(self._tokens(), build)
-            return response, wire.WebStreamAccumulator(thread_id)
-
-        return ChatStream(
-            task_group=self._tg,
-            transport=session.transport,
-            limiter=self._limiter,
-            opener=opener,
-            on_complete=thread._record,
-            buffer=self.limits.stream_buffer,
-            idle=self.timeouts.idle,
-            max_event_size=self._max_event_size,
-        )
-
-    async def _send_turn(self, thread: ChatThread, prompt: str, model: str | None) -> ChatResult:
-        session = self._session()
-        async with self._limiter:
-            thread_id = await thread.ensure_created()
-            build = self._message_builder(thread, thread_id, prompt, model, False)
-            result = await session.send_message(
-                self._tokens(),
-                build,
-                thread_id=thread_id,
-                idle=self.timeouts.idle,
-                max_event_size=self._max_event_size,
-            )
-        thread._record(result)
-        return result
-
-    # --- public API -------------------------------------------------------------------------
+    # --- the web flavour's shortcuts (``client.threads`` is the namespace) --------------------
 
     def thread(
         self,
@@ -369,60 +410,41 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         parent_message_id: str = "root",
         model: str | None = None,
     ) -> ChatThread:
-        """A conversation: a new one (created by its first message) or an existing thread.
-
-        To continue an existing thread, pass its id and the id of its last assistant message
-        as ``parent_message_id`` (``resume_thread`` looks that up for you).
-        """
-        return ChatThread(self, thread_id, parent_message_id=parent_message_id, model=model)
+        """``client.threads(...)``: a new conversation or an existing thread."""
+        return self.threads(thread_id, parent_message_id=parent_message_id, model=model)
 
     async def new_thread(self, *, model: str | None = None) -> ChatThread:
-        """Create a thread on the server now and return it."""
-        thread = self.thread(model=model)
-        async with self._limiter:
-            await thread.ensure_created()
-        return thread
+        """``client.threads.new()``: create a thread on the server now and return it."""
+        return await self.threads.new(model=model)
 
     async def resume_thread(self, thread_id: str, *, model: str | None = None) -> ChatThread:
-        """Continue an existing thread after its last assistant message."""
-        session = self._session()
-        async with self._limiter:
-            payload = await session.list_messages(self._tokens(), thread_id)
-        parent = wire.last_assistant_message_id(payload)
-        return self.thread(thread_id, parent_message_id=parent, model=model)
+        """``client.threads.resume()``: continue a thread after its last assistant message."""
+        return await self.threads.resume(thread_id, model=model)
 
     def stream_chat(
         self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
-    ) -> ChatStream:
-        """Stream the reply to ``prompt``, in ``thread`` or in a new thread.
-
-        Use as ``async with client.stream_chat(prompt) as stream: async for chunk in stream``.
-        Entering raises the request's ``APIStatusError`` (after one transparent token refresh
-        on 401); iterating raises the stream's ``StreamError``. See ``ChatStream``.
-        """
-        return (thread or self.thread()).stream(prompt, model=model)
+    ) -> ChatStream[ChatChunk, ChatResult]:
+        """``client.threads.stream()``: stream the reply to ``prompt``."""
+        return self.threads.stream(prompt, thread=thread, model=model)
 
     async def chat(
         self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
     ) -> ChatResult:
-        """The whole reply to ``prompt`` (non-streaming), in ``thread`` or a new thread."""
-        return await (thread or self.thread()).send(prompt, model=model)
+        """``client.threads.send()``: the whole reply to ``prompt`` (non-streaming)."""
+        return await self.threads.send(prompt, thread=thread, model=model)
 
     async def list_threads(self) -> list[ThreadInfo]:
-        """The account's threads, as the server lists them."""
-        session = self._session()
-        async with self._limiter:
-            return await session.list_threads(self._tokens())
+        """``client.threads.list()``: the account's threads."""
+        return await self.threads.list()
 
     async def delete_thread(self, thread_id: str) -> None:
-        """Delete a thread."""
-        session = self._session()
-        async with self._limiter:
-            await session.delete_thread(self._tokens(), thread_id)
+        """``client.threads.delete()``: delete a thread."""
+        await self.threads.delete(thread_id)
 
     async def web_token(self) -> TokenLease | None:
         """The current web-token lease (fetching one if there is none); None with ``web_token=``."""
-        await self._tokens().get()
+        context = self._web_context()
+        await context.api.auth.credential()
         return None if self._token_manager is None else self._token_manager.lease
 
     def statistics(self) -> ClientStatistics:
@@ -434,7 +456,3 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             requests_in_flight=self._limiter.borrowed_tokens,
             requests_waiting=self._limiter.statistics().tasks_waiting,
         )
-
-
-def _host_of(url: str) -> str:
-    return httpx.URL(url).host

@@ -10,36 +10,36 @@ Code written for that provider switches by changing its import::
 
 ``create_async_generator`` is an async generator by contract, and an async generator must not
 hold a task group or cancel scope across a ``yield``. So it does not open a ``CopilotClient``: it
-drives the same ``WebSession`` (token, thread, message, 401 refresh, retries) and the same
-stream reader directly, and every cancel scope it uses (the idle timer, the shielded close) is
+resolves credentials as the client does (``_credentials``), sends through the same send loop
+(``_send``: token, 401 refresh, retries) with the same ``WebAPI``, and runs the same pump
+(``_pump``) inline; every cancel scope it uses (a read's idle timer, the shielded close) is
 entered and left between two ``yield``s. Close it early with ``contextlib.aclosing`` (or run it
-to the end); that closes the HTTP response and the connection pool at once.
+to the end); that closes the HTTP response at once.
+
+What a ``CopilotClient`` pays once the facade pays once too: the TLS context is built once per
+process, and the web token of each account is shared by the calls of one event loop run
+(``_shared``); a call's connections are its own and closed when it ends.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from contextlib import aclosing
 from typing import Any, ClassVar
 
 import anyio
 
-from . import _web_wire as wire
-from ._client import DEFAULT_MODEL, ENV_COOKIES, ENV_COOKIES_FILE
+from ._client import DEFAULT_MODEL
 from ._config import Hosts, Limits, Timeouts
-from ._cookies import (
-    parse_cookie_header,
-    parse_netscape_cookies,
-    require_header_safe_token,
-    require_session,
-)
-from ._errors import CredentialsError
+from ._credentials import resolve_web
+from ._pump import Pump
 from ._retry import RetryPolicy
+from ._send import Sender
+from ._shared import shared_web_tokens
 from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._token_manager import TokenManager
-from ._transport import HTTPTransport
-from ._web_session import StaticToken, TokenSource, WebSession, iter_web_chunks
+from ._transport import HTTPXTransport, close_response
+from .web import _wire as wire
+from .web._api import StaticToken, WebAPI
 
 __all__ = ["Conversation", "GithubCopilot"]
 
@@ -67,20 +67,6 @@ def _last_user_message(messages: Sequence[Mapping[str, Any]]) -> str:
         if message.get("role", "user") == "user":
             return wire.flatten_messages([{"role": "user", "content": message.get("content")}])
     return wire.flatten_messages(messages)
-
-
-async def _cookies_from_env(github_url: str) -> dict[str, str] | None:
-    if os.environ.get(ENV_COOKIES):
-        return parse_cookie_header(os.environ[ENV_COOKIES])
-    path = os.environ.get(ENV_COOKIES_FILE)
-    if path:
-        text = await anyio.Path(path).read_text(encoding="utf-8")
-        return parse_netscape_cookies(text, host=_host(github_url))
-    return None
-
-
-def _host(url: str) -> str:
-    return url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
 
 
 class GithubCopilot:
@@ -146,34 +132,33 @@ class GithubCopilot:
         hosts = Hosts.resolve(
             os.environ, github_url=kwargs.get("github_url"), api_url=kwargs.get("api_url")
         )
-        if api_key is None and cookies is None:
-            cookies = await _cookies_from_env(hosts.github_url)
-            if cookies is None:
-                raise CredentialsError(
-                    f"GithubCopilot needs api_key= or cookies= (or {ENV_COOKIES} / "
-                    f"{ENV_COOKIES_FILE} in the environment)"
-                )
-        if api_key is not None:
-            require_header_safe_token(api_key)
-        elif cookies is not None:
-            require_session(cookies)
+        credentials = resolve_web(
+            os.environ, web_token=api_key, cookies=cookies, who="GithubCopilot"
+        )
         timeouts = kwargs.get("timeouts")
-        transport = await HTTPTransport.open(
-            timeouts=timeouts if isinstance(timeouts, Timeouts) else Timeouts(),
-            limits=Limits(max_concurrent_requests=4),
+        timeouts = timeouts if isinstance(timeouts, Timeouts) else Timeouts()
+        transport = await HTTPXTransport.open(
+            timeouts=timeouts,
+            limits=_FACADE_LIMITS,
             proxy=proxy,
             verify=kwargs.get("verify", True),
-            transport=kwargs.get("transport"),
+            httpx_transport=kwargs.get("transport"),
+            tls=hosts.uses_tls,
         )
         try:
-            session = WebSession(transport, hosts, cookies=cookies or {}, retry=RetryPolicy())
-            tokens: TokenSource = (
-                StaticToken(api_key) if api_key else TokenManager(session.fetch_web_token)
-            )
+            sender = Sender(transport, retry=RetryPolicy(), timeouts=timeouts)
+            cookies = await credentials.load_cookies(hosts.github_url)
+            api = WebAPI(sender, hosts, cookies=cookies)
+            if credentials.web_token is not None:
+                api.use_tokens(StaticToken(credentials.web_token))
+            else:
+                api.use_tokens(shared_web_tokens(hosts, credentials, api.fetch_web_token))
             if conversation is not None:
                 conversation_id = conversation.conversation_id
-            if not conversation_id:
-                conversation_id = await session.create_thread(tokens)
+            if conversation_id:
+                wire.thread_segment(conversation_id)
+            else:
+                conversation_id = await api.create_thread()
             if conversation is None or conversation.conversation_id != conversation_id:
                 conversation = Conversation(conversation_id)
             if return_conversation:
@@ -181,40 +166,30 @@ class GithubCopilot:
                 content = _last_user_message(messages)
             else:
                 content = wire.flatten_messages(messages)
-            thread_id = conversation_id
-            build = session.message_builder(
-                thread_id=thread_id,
+            response, accumulator = await api.open_turn(
+                thread_id=conversation_id,
                 content=content,
                 model=model,
                 parent_message_id=conversation.parent_message_id,
             )
-
-            response = await session.open_stream(tokens, build)
             try:
-                accumulator = wire.WebStreamAccumulator(thread_id)
-                async with aclosing(
-                    iter_web_chunks(
-                        response,
-                        accumulator,
-                        idle=transport.timeouts.idle,
-                        max_event_size=DEFAULT_MAX_EVENT_SIZE,
-                    )
-                ) as chunks:
-                    async for chunk in chunks:
+                pump = Pump(response, accumulator, max_event_size=DEFAULT_MAX_EVENT_SIZE)
+                while not pump.done:
+                    for chunk in await pump.read_within(timeouts.idle):
                         if stream and chunk.text:
                             yield chunk.text
-                        if accumulator.completed:
-                            result = accumulator.result()
-                            if result.message_id:
-                                conversation.parent_message_id = result.message_id
-                            if not stream:
-                                yield result.text
+                result = pump.finish()
+                if result.message_id:
+                    conversation.parent_message_id = result.message_id
+                if not stream:
+                    yield result.text
+                await pump.drain()
             finally:
-                await transport.close(response)
+                await close_response(response)
         finally:
-            await _close_quietly(transport)
+            with anyio.CancelScope(shield=True):
+                await transport.aclose()
 
 
-async def _close_quietly(transport: HTTPTransport) -> None:
-    with anyio.CancelScope(shield=True):
-        await transport.aclose()
+#: A facade call sends its few requests one after another.
+_FACADE_LIMITS = Limits(max_concurrent_requests=4)

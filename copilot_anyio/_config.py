@@ -43,6 +43,13 @@ class Hosts:
     github_api_url: str = DEFAULT_GITHUB_API_URL
     api_url: str = DEFAULT_API_URL
 
+    @property
+    def uses_tls(self) -> bool:
+        """Does any of the three hosts speak https (and so need a TLS context)?"""
+        return any(
+            url.startswith("https:") for url in (self.github_url, self.github_api_url, self.api_url)
+        )
+
     @classmethod
     def resolve(
         cls,

@@ -1,30 +1,84 @@
-"""HTTP requests and responses as plain data, the seam between the library and its transports.
+"""HTTP requests and responses as plain data: the seam between the library and its transports.
 
-A ``Request`` says what to send; it never holds a credential (the send loop adds the
-``Authorization`` header, the transport the configured cookies). A ``Response`` is what any
-transport hands back: status, headers and a body read as an async byte stream that must be
-closed. Pure: this module imports no event loop and no HTTP client.
+A ``Request`` says what to send and never holds a credential: the send loop's auth adds the
+``Authorization`` header (or the github.com cookies) to a copy just before it goes out. A
+``Response`` is what every transport hands back: the status, the headers (names in lower case)
+and the body as an async byte stream that must be closed. A transport's own errors never cross
+this seam: its byte stream raises copilot-anyio's ``TransportError`` subclasses.
+
+Pure: this module imports no event loop and no HTTP client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Final, Protocol
 
-__all__ = ["Request"]
+__all__ = ["IDEMPOTENT_METHODS", "ByteStream", "Request", "Response"]
+
+#: Methods that may be sent twice without doing twice what they do (RFC 9110 §9.2.2).
+IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """An HTTP request as data. ``headers`` never include cookies: the transport adds those."""
+    """An HTTP request as data.
+
+    Attributes:
+        method, url: what to send where.
+        headers: every header but the credential.
+        json: the body, encoded as JSON by the transport (None: no body).
+    """
 
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
-    send_cookies: bool = False
 
     def __repr__(self) -> str:
-        # Authorization values are secrets: show only which headers are set.
+        # Header values may be secrets once auth has added one: show only which are set.
         return f"Request({self.method} {self.url}, headers={sorted(self.headers)})"
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT_METHODS
+
+    def with_headers(self, extra: Mapping[str, str]) -> Request:
+        """A copy with ``extra`` headers added (replacing any of the same name)."""
+        return replace(self, headers={**self.headers, **extra})
+
+
+class ByteStream(Protocol):
+    """A response body: iterate for the bytes; ``aclose()`` releases the connection.
+
+    Iterating raises ``TransportError`` subclasses (``ReadError`` …) when the connection fails.
+    """
+
+    def __aiter__(self) -> AsyncIterator[bytes]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(slots=True, repr=False)
+class Response:
+    """An HTTP response whose body has not been read yet.
+
+    Attributes:
+        status_code: the HTTP status.
+        headers: the response headers, names in lower case.
+        stream: the body; closing it (``aclose``) is the owner's job, exactly once.
+        request: the request as it was built (without its credential).
+    """
+
+    status_code: int
+    headers: Mapping[str, str]
+    stream: ByteStream
+    request: Request
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_code} to {self.request.method} {self.request.url}>"
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")

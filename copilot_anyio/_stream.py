@@ -2,27 +2,30 @@
 bounded memory object stream.
 
 Why a reader task and a memory stream, rather than an async generator over the socket: the
-reader enforces the idle timeout with a cancel scope and must survive the caller's body being
-arbitrary code. Running it in the *client's* task group means no cancel scope wraps the caller's
-``async for`` body, so the stream is safe to iterate from anywhere, including from an async
-generator (the ``GithubCopilot`` facade). The memory stream is bounded, so a slow consumer stalls
-the reader, which stops reading the socket, and TCP pushes back on the server.
+reader's idle timeout is a cancel scope, and the caller's loop body is arbitrary code. Running the
+reader in the *client's* task group means no cancel scope wraps the caller's ``async for`` body,
+so the stream is safe to iterate from anywhere, including from an async generator. The memory
+stream is bounded, so a slow consumer stalls the reader, which stops reading the socket, and TCP
+pushes back on the server. The reader hands over what one read of the body completed (a list of
+chunks) as one item: one hand-over per read, not per event.
 
-Every stream ends in exactly one outcome, delivered in order after the last chunk: a
-``ChatResult`` or a typed error. Leaving the ``async with`` at any point (break, exception,
-cancellation) cancels the reader, which closes the HTTP response before ``__aexit__`` returns.
+``ChatStream`` is generic over the flavour: its opener returns the response and the flavour's
+accumulator (``_pump.Accumulator``), and the pump does the rest.
+
+Every stream ends in exactly one outcome, delivered in order after the last chunk: the result or
+a typed error. Leaving the ``async with`` at any point (break, exception, cancellation) cancels
+the reader, which closes the HTTP response before ``__aexit__`` returns.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Final, final
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, final
 
 import anyio
-import httpx
 from anyio.abc import TaskGroup
 from anyio.streams.memory import (
     MemoryObjectReceiveStream,
@@ -30,11 +33,17 @@ from anyio.streams.memory import (
     MemoryObjectStreamStatistics,
 )
 
-from ._errors import CopilotError, LocalProtocolError, StreamInterruptedError, UsageError
+from ._errors import (
+    CopilotError,
+    LocalProtocolError,
+    StreamInterruptedError,
+    StreamStalledError,
+    UsageError,
+)
+from ._http import Response
 from ._models import ChatChunk, ChatResult
-from ._transport import CLOSE_GRACE, HTTPTransport
-from ._web_session import iter_web_chunks
-from ._web_wire import WebStreamAccumulator
+from ._pump import Accumulator, IdleWatchdog, Pump
+from ._transport import CLOSE_GRACE, close_response
 
 if TYPE_CHECKING:
     from typing import Self
@@ -47,9 +56,18 @@ _READER_EXIT_GRACE: Final = CLOSE_GRACE + 1.0
 _DRAIN_WAIT: Final = 0.25
 
 
+class _HasText(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+ChunkT = TypeVar("ChunkT", bound=_HasText)
+ResultT = TypeVar("ResultT")
+
+
 @dataclass(frozen=True, slots=True)
-class _Done:
-    result: ChatResult
+class _Done(Generic[ResultT]):
+    result: ResultT
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,35 +75,35 @@ class _Failed:
     error: CopilotError
 
 
-_Item = ChatChunk | _Done | _Failed
-Opener = Callable[[], Awaitable[tuple[httpx.Response, WebStreamAccumulator]]]
+Opener = Callable[[], Awaitable[tuple[Response, Accumulator[ChunkT, ResultT]]]]
 
 
 @final
-class ChatStream:
+class ChatStream(Generic[ChunkT, ResultT]):
     """A streamed reply. Use as ``async with ... as stream: async for chunk in stream``.
 
     Entering sends the request (and waits for the response headers); HTTP errors are raised
-    there, as typed ``APIStatusError`` subclasses. Iterating yields ``ChatChunk`` values; the
-    loop ends when the reply is complete, or raises the stream's error (a ``StreamError``
-    carrying ``partial_text``, or ``EventTooLarge``). Leaving the block early closes the HTTP
-    response and leaves no task behind. A stream can be entered once.
+    there, as typed ``APIStatusError`` subclasses. Iterating yields the flavour's chunks
+    (``ChatChunk`` for the web flavour); the loop ends when the reply is complete, or raises the
+    stream's error (a ``StreamError`` carrying ``partial_text``, or ``EventTooLarge``). Leaving
+    the block early closes the HTTP response and leaves no task behind. A stream can be entered
+    once.
     """
 
     def __init__(
         self,
         *,
         task_group: TaskGroup,
-        transport: HTTPTransport,
+        watchdog: IdleWatchdog,
         limiter: anyio.CapacityLimiter,
-        opener: Opener,
-        on_complete: Callable[[ChatResult], None],
+        opener: Opener[ChunkT, ResultT],
+        on_complete: Callable[[ResultT], None],
         buffer: int,
         idle: float,
         max_event_size: int,
     ) -> None:
         self._tg = task_group
-        self._transport = transport
+        self._watchdog = watchdog
         self._limiter = limiter
         self._opener = opener
         self._on_complete = on_complete
@@ -93,10 +111,13 @@ class ChatStream:
         self._idle = idle
         self._max_event_size = max_event_size
         self._state = "new"
-        self._receive: MemoryObjectReceiveStream[_Item] | None = None
+        self._receive: MemoryObjectReceiveStream[list[ChunkT] | _Done[ResultT] | _Failed] | None
+        self._receive = None
+        self._batch: list[ChunkT] = []
+        self._next = 0
         self._reader_scope = anyio.CancelScope()
         self._reader_done = anyio.Event()
-        self._result: ChatResult | None = None
+        self._result: ResultT | None = None
         self._error: CopilotError | None = None
         self._chunks = 0
 
@@ -116,14 +137,16 @@ class ChatStream:
             self._state = "closed"
             self._limiter.release_on_behalf_of(self)
             raise
-        send, self._receive = anyio.create_memory_object_stream[_Item](self._buffer)
+        send, self._receive = anyio.create_memory_object_stream[
+            list[ChunkT] | _Done[ResultT] | _Failed
+        ](self._buffer)
         try:
             self._tg.start_soon(self._read, response, accumulator, send)
         except BaseException:
             # the client is shutting down: undo what the reader would have owned
             send.close()
             self._receive.close()
-            await self._transport.close(response)
+            await close_response(response)
             self._limiter.release_on_behalf_of(self)
             self._state = "closed"
             raise
@@ -157,45 +180,53 @@ class ChatStream:
 
     async def _read(
         self,
-        response: httpx.Response,
-        accumulator: WebStreamAccumulator,
-        send: MemoryObjectSendStream[_Item],
+        response: Response,
+        accumulator: Accumulator[ChunkT, ResultT],
+        send: MemoryObjectSendStream[list[ChunkT] | _Done[ResultT] | _Failed],
     ) -> None:
         # Runs in the client's task group: it must never raise, or every conversation dies.
+        scope = self._reader_scope
         try:
-            with self._reader_scope, send:
-                outcome: _Done | _Failed
-                try:
-                    async with aclosing(
-                        iter_web_chunks(
-                            response,
-                            accumulator,
-                            idle=self._idle,
-                            max_event_size=self._max_event_size,
+            with send:
+                outcome: _Failed | None = None
+                pump = Pump(response, accumulator, max_event_size=self._max_event_size)
+                with self._watchdog.watching(pump, self._idle, scope) as watch, scope:
+                    try:
+                        while not pump.done:
+                            chunks = await pump.read()
+                            if chunks:
+                                watch.paused = True
+                                await send.send(chunks)
+                                watch.paused = False
+                                pump.last_activity = anyio.current_time()
+                        result = pump.finish()
+                        # The outcome goes out at once; the pump then reads on to the end of
+                        # the body (briefly) so the connection can be reused.
+                        self._on_complete(result)
+                        await send.send(_Done(result))
+                        await pump.drain()
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        pass  # the consumer has left
+                    except CopilotError as exc:
+                        outcome = _Failed(exc)
+                    except Exception as exc:  # a bug of ours; report it on this stream only
+                        error = LocalProtocolError(
+                            f"internal error while reading the stream: {exc!r}"
                         )
-                    ) as chunks:
-                        async for chunk in chunks:
-                            await send.send(chunk)
-                            if accumulator.completed:
-                                # The outcome goes out at once; the generator then reads on
-                                # to the end of the body (briefly) so the connection is reused.
-                                result = accumulator.result()
-                                self._on_complete(result)
-                                await send.send(_Done(result))
-                    return
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    return  # the consumer has left
-                except CopilotError as exc:
-                    outcome = _Failed(exc)
-                except Exception as exc:  # a bug of ours; report it on this stream only
-                    error = LocalProtocolError(f"internal error while reading the stream: {exc!r}")
-                    error.__cause__ = exc
-                    outcome = _Failed(error)
-                with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    await send.send(outcome)
+                        error.__cause__ = exc
+                        outcome = _Failed(error)
+                if watch.stalled and outcome is None:
+                    outcome = _Failed(
+                        StreamStalledError(
+                            f"no event for {self._idle} s", partial_text=accumulator.partial_text
+                        )
+                    )
+                if outcome is not None:
+                    with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        await send.send(outcome)
         finally:
             try:
-                await self._transport.close(response)
+                await close_response(response)
             finally:
                 self._limiter.release_on_behalf_of(self)
                 self._reader_done.set()
@@ -205,7 +236,13 @@ class ChatStream:
     def __aiter__(self) -> Self:
         return self
 
-    async def __anext__(self) -> ChatChunk:
+    async def __anext__(self) -> ChunkT:
+        batch = self._batch
+        if self._next < len(batch):
+            chunk = batch[self._next]
+            self._next += 1
+            self._chunks += 1
+            return chunk
         if self._error is not None:
             raise self._error
         if self._result is not None:
@@ -221,9 +258,11 @@ class ChatStream:
                 "the stream ended without an outcome (was the client closed?)"
             )
             raise self._error from None
-        if isinstance(item, ChatChunk):
+        if isinstance(item, list):
+            self._batch = item
+            self._next = 1
             self._chunks += 1
-            return item
+            return item[0]
         if isinstance(item, _Done):
             self._result = item.result
             raise StopAsyncIteration
@@ -231,15 +270,15 @@ class ChatStream:
         raise self._error
 
     def text_deltas(self) -> AsyncIterator[str]:
-        """Only the text: each non-empty content delta, in order.
+        """Only the text: each non-empty text delta, in order.
 
         A plain iterator over this stream (not an async generator), so breaking out of it
         leaves nothing to finalise; the stream's outcome is raised or stored as usual.
         """
         return _TextDeltas(self)
 
-    async def final(self) -> ChatResult:
-        """Read the rest of the stream and return the finished turn (or raise its error)."""
+    async def final(self) -> ResultT:
+        """Read the rest of the stream and return the finished reply (or raise its error)."""
         async for _ in self:
             pass
         if self._result is None:  # pragma: no cover - __anext__ raises first
@@ -247,8 +286,8 @@ class ChatStream:
         return self._result
 
     @property
-    def result(self) -> ChatResult | None:
-        """The finished turn once the stream completed, else None."""
+    def result(self) -> ResultT | None:
+        """The finished reply once the stream completed, else None."""
         return self._result
 
     @property
@@ -257,7 +296,7 @@ class ChatStream:
         return self._error
 
     def statistics(self) -> MemoryObjectStreamStatistics:
-        """The hand-over buffer's statistics (how many chunks wait for the consumer)."""
+        """The hand-over buffer's statistics (how many reads' chunks wait for the consumer)."""
         if self._receive is None:
             raise UsageError("the stream is not open")
         return self._receive.statistics()
@@ -267,7 +306,7 @@ class ChatStream:
 class _TextDeltas:
     __slots__ = ("_stream",)
 
-    def __init__(self, stream: ChatStream) -> None:
+    def __init__(self, stream: ChatStream[Any, Any]) -> None:
         self._stream = stream
 
     def __aiter__(self) -> _TextDeltas:
@@ -277,4 +316,8 @@ class _TextDeltas:
         while True:
             chunk = await self._stream.__anext__()
             if chunk.text:
-                return chunk.text
+                return str(chunk.text)
+
+
+#: The web flavour's stream.
+WebChatStream = ChatStream[ChatChunk, ChatResult]

@@ -73,12 +73,16 @@ class TokenManager:
     def lease(self) -> TokenLease | None:
         return self._lease
 
-    async def get(self) -> str:
-        """A token usable now; fetches one first if needed. Raises the fetch's error."""
+    async def get(self, *, fetch: Callable[[], Awaitable[TokenLease]] | None = None) -> str:
+        """A token usable now; fetches one first if needed. Raises the fetch's error.
+
+        ``fetch`` replaces the manager's own fetch for this call (a shared manager whose
+        users each bring their own connection).
+        """
         lease = self._lease
         if lease is not None and lease.usable(self._clock()):
             return lease.value
-        return await self._refresh(None if lease is None else lease.value)
+        return await self._refresh(None if lease is None else lease.value, fetch or self._fetch)
 
     def invalidate(self, value: str) -> None:
         """Forget ``value`` after the server refused it (only if it is still the current one)."""
@@ -90,7 +94,9 @@ class TokenManager:
         self._lease_changed.set()
         self._lease_changed = anyio.Event()
 
-    async def _refresh(self, stale: str | None) -> str:
+    async def _refresh(
+        self, stale: str | None, fetch: Callable[[], Awaitable[TokenLease]] | None = None
+    ) -> str:
         failures_seen = self._failures
         async with self._lock:
             lease = self._lease
@@ -104,7 +110,7 @@ class TokenManager:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             try:
-                lease = await self._fetch()
+                lease = await (fetch or self._fetch)()
             except CopilotError as exc:
                 self._failures += 1
                 self._last_error = exc

@@ -9,6 +9,7 @@ bare stand-in for ``copilot_anyio`` whose ``__path__`` is the package directory:
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -24,7 +25,8 @@ PURE_MODULES = (
     "copilot_anyio._sse",
     "copilot_anyio._errors",
     "copilot_anyio._models",
-    "copilot_anyio._web_wire",
+    "copilot_anyio.web._wire",
+    "copilot_anyio._framing",
     "copilot_anyio._retry",
     "copilot_anyio._status",
     "copilot_anyio._http",
@@ -117,3 +119,30 @@ def test_the_standard_library_alone_loads_nothing_banned() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert _banned(json.loads(completed.stdout)) == []
+
+
+def _modules_importing(top: str) -> list[str]:
+    found = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(name.split(".")[0] == top for name in names):
+                found.append(path.relative_to(PACKAGE_DIR).as_posix())
+                break
+    return found
+
+
+def test_exactly_one_module_imports_httpx() -> None:
+    # The transport seam: everything above it deals in copilot_anyio._http values.
+    assert _modules_importing("httpx") == ["_transport/_httpx.py"]
+
+
+def test_the_import_scan_sees_imports() -> None:
+    assert "_transport/_base.py" in _modules_importing("anyio")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import anyio
-import httpx
 import pytest
 
 import copilot_anyio
@@ -20,6 +19,7 @@ from copilot_anyio import (
     StreamInterruptedError,
     Timeouts,
 )
+from copilot_anyio._http import Request, Response
 from copilot_anyio.emulator import EmulatorConfig, Fault, reply_deltas, reply_for
 
 from ._support import ALICE, emulated_client
@@ -203,27 +203,43 @@ async def test_a_slow_but_live_stream_outlasting_the_idle_timeout_completes() ->
     assert result.text == reply_for("slow but alive")
 
 
-class _Body(httpx.AsyncByteStream):
+class _Body:
     """A body that streams a few events, then hangs, and whose close fails."""
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        for _ in range(5):
+    def __init__(self, payload: bytes = b"", events: int = 0) -> None:
+        self._payload = payload
+        self._events = events
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        if self._payload:
+            yield self._payload
+            return
+        for _ in range(self._events):
             yield b'data: {"type":"content","body":"x"}\n\n'
             await anyio.sleep(0.01)
         await anyio.sleep(3600)
 
     async def aclose(self) -> None:
-        raise OSError("socket already gone")
+        if self._events:
+            raise OSError("socket already gone")
 
 
-class _FailingCloseTransport(httpx.AsyncBaseTransport):
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
-        if path.endswith("/chat/token"):
-            return httpx.Response(200, json={"token": "t" * 40})
-        if path.endswith("/threads"):
-            return httpx.Response(201, json={"thread_id": "th"})
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Body())
+class _FailingCloseTransport:
+    """A transport of our own protocol (no httpx) whose streamed bodies fail to close."""
+
+    async def send(self, request: Request) -> Response:
+        json_type = {"content-type": "application/json"}
+        if request.url.endswith("/chat/token"):
+            return Response(200, json_type, _Body(b'{"token": "' + b"t" * 40 + b'"}'), request)
+        if request.url.endswith("/threads"):
+            return Response(201, json_type, _Body(b'{"thread_id": "th"}'), request)
+        return Response(200, {"content-type": "text/event-stream"}, _Body(events=5), request)
+
+    async def aclose(self) -> None:
+        pass
 
 
 async def test_a_failing_close_neither_leaks_the_slot_nor_hurts_other_streams() -> None:

@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 
-from copilot_anyio._errors import RemoteProtocolError, StreamServerError
+from copilot_anyio._errors import IncompleteStreamError, RemoteProtocolError, StreamServerError
+from copilot_anyio._framing import SingleNewlineFraming
 from copilot_anyio._models import ChatChunk, ChatResult, ThreadInfo
+from copilot_anyio._send import BearerAuth
 from copilot_anyio._sse import SSEDecoder
-from copilot_anyio._web_wire import (
+from copilot_anyio.web._api import CookieAuth, StaticToken
+from copilot_anyio.web._wire import (
+    AUTH_SCHEME,
     INTEGRATION_ID,
     Request,
-    SingleNewlineFraming,
     WebStreamAccumulator,
     create_thread_request,
     delete_thread_request,
@@ -57,7 +60,7 @@ def send(**overrides: Any) -> Request:
         "response_message_id": RESPONSE_ID,
     }
     kwargs.update(overrides)
-    return send_message_request(API, GITHUB, TOKEN, **kwargs)
+    return send_message_request(API, GITHUB, **kwargs)
 
 
 def body(request: Request) -> dict[str, Any]:
@@ -71,25 +74,25 @@ def body(request: Request) -> dict[str, Any]:
 API_REQUESTS: list[tuple[str, Callable[[], Request], str, str]] = [
     (
         "create_thread",
-        lambda: create_thread_request(API, GITHUB, TOKEN),
+        lambda: create_thread_request(API, GITHUB),
         "POST",
         "/github/chat/threads",
     ),
     (
         "list_threads",
-        lambda: list_threads_request(API, GITHUB, TOKEN),
+        lambda: list_threads_request(API, GITHUB),
         "GET",
         "/github/chat/threads",
     ),
     (
         "list_messages",
-        lambda: list_messages_request(API, GITHUB, TOKEN, THREAD),
+        lambda: list_messages_request(API, GITHUB, THREAD),
         "GET",
         f"/github/chat/threads/{THREAD}/messages",
     ),
     (
         "delete_thread",
-        lambda: delete_thread_request(API, GITHUB, TOKEN, THREAD),
+        lambda: delete_thread_request(API, GITHUB, THREAD),
         "DELETE",
         f"/github/chat/threads/{THREAD}",
     ),
@@ -108,10 +111,18 @@ class TestApiRequests:
         assert (request.method, request.url) == (method, API + path)
 
     @api_requests
+    def test_builders_carry_no_credential(
+        self, build: Callable[[], Request], method: str, path: str
+    ) -> None:
+        # The send loop's auth adds it to a copy, just before sending.
+        assert header(build(), "Authorization") is None
+
+    @api_requests
     def test_authorization_is_github_bearer(
         self, build: Callable[[], Request], method: str, path: str
     ) -> None:
-        assert header(build(), "Authorization") == f"GitHub-Bearer {TOKEN}"
+        sent = BearerAuth(StaticToken(TOKEN), AUTH_SCHEME).apply(build(), TOKEN)
+        assert header(sent, "Authorization") == f"GitHub-Bearer {TOKEN}"
 
     @api_requests
     def test_copilot_integration_id(
@@ -126,13 +137,6 @@ class TestApiRequests:
         assert header(build(), "Origin") == GITHUB
 
     @api_requests
-    def test_cookies_are_never_sent(
-        self, build: Callable[[], Request], method: str, path: str
-    ) -> None:
-        # protocol.md §2.1: github.com cookies MUST NOT reach {web_api}.
-        assert build().send_cookies is False
-
-    @api_requests
     def test_no_cookie_header(self, build: Callable[[], Request], method: str, path: str) -> None:
         assert header(build(), "Cookie") is None
 
@@ -140,7 +144,7 @@ class TestApiRequests:
     def test_repr_hides_the_token(
         self, build: Callable[[], Request], method: str, path: str
     ) -> None:
-        request = build()
+        request = BearerAuth(StaticToken(TOKEN), AUTH_SCHEME).apply(build(), TOKEN)
         assert TOKEN not in repr(request)
         assert TOKEN not in str(request)
         assert "Authorization" in repr(request)  # which headers are set is still visible
@@ -158,7 +162,7 @@ class TestApiRequests:
         # The emulator serves both hosts on one loopback URL (protocol.md §1: {web_api} is
         # configurable).
         local = "http://127.0.0.1:8765"
-        request = create_thread_request(local, local, TOKEN)
+        request = create_thread_request(local, local)
         assert request.url == f"{local}/github/chat/threads"
         assert header(request, "Origin") == local
 
@@ -166,16 +170,14 @@ class TestApiRequests:
 class TestCreateThread:
     def test_body_is_one_the_server_accepts(self) -> None:
         # protocol.md §2.3: none, {} or {"custom_copilot_id": null}.
-        assert create_thread_request(API, GITHUB, TOKEN).json in (
+        assert create_thread_request(API, GITHUB).json in (
             None,
             {},
             {"custom_copilot_id": None},
         )
 
     def test_content_type_is_json(self) -> None:
-        assert header(create_thread_request(API, GITHUB, TOKEN), "Content-Type") == (
-            "application/json"
-        )
+        assert header(create_thread_request(API, GITHUB), "Content-Type") == ("application/json")
 
 
 class TestWebTokenRequest:
@@ -195,11 +197,14 @@ class TestWebTokenRequest:
         # protocol.md §2.2: the smallest working set (plus the cookies).
         assert header(web_token_request(GITHUB), name) == value
 
-    def test_sends_cookies(self) -> None:
-        assert web_token_request(GITHUB).send_cookies is True
+    def test_cookie_auth_adds_the_cookies(self) -> None:
+        auth = CookieAuth({"user_session": "s1", "_gh_sess": "s2"})
+        sent = auth.apply(web_token_request(GITHUB), "user_session=s1; _gh_sess=s2")
+        assert header(sent, "Cookie") == "user_session=s1; _gh_sess=s2"
+        assert "s1" not in repr(auth)
 
     def test_cookies_are_not_a_builder_header(self) -> None:
-        # The transport adds them, scoped to the GitHub host.
+        # The cookie auth adds them, to this request only (the GitHub host).
         assert header(web_token_request(GITHUB), "Cookie") is None
 
     def test_no_authorization(self) -> None:
@@ -554,7 +559,7 @@ class TestWebStreamAccumulator:
             '{"type":"content","body":"lo!"}',
             json.dumps(COMPLETE),
         )
-        assert acc.result() == ChatResult(
+        assert acc.finish() == ChatResult(
             text="Hello!",
             message_id="a2",
             thread_id=THREAD,
@@ -571,12 +576,12 @@ class TestWebStreamAccumulator:
     def test_content_deltas_accumulate(self) -> None:
         acc = WebStreamAccumulator(THREAD)
         feed_all(acc, *({"type": "content", "body": piece} for piece in ["a", "", "b c", "\n"]))
-        assert acc.text == "ab c\n"
+        assert acc.partial_text == "ab c\n"
 
     def test_non_string_body_adds_nothing(self) -> None:
         acc = WebStreamAccumulator(THREAD)
         chunks = feed_all(acc, {"type": "content", "body": "a"}, {"type": "content", "body": 5})
-        assert acc.text == "a"
+        assert acc.partial_text == "a"
         assert chunks[1].text == ""
 
     def test_complete_chunk(self) -> None:
@@ -595,12 +600,13 @@ class TestWebStreamAccumulator:
     def test_result_before_complete_raises(self) -> None:
         acc = WebStreamAccumulator(THREAD)
         feed_all(acc, {"type": "content", "body": "x"})
-        with pytest.raises(RemoteProtocolError):
-            acc.result()
+        with pytest.raises(IncompleteStreamError) as info:
+            acc.finish()
+        assert info.value.partial_text == "x"
 
     def test_result_of_empty_stream_raises(self) -> None:
-        with pytest.raises(RemoteProtocolError):
-            WebStreamAccumulator(THREAD).result()
+        with pytest.raises(IncompleteStreamError):
+            WebStreamAccumulator(THREAD).finish()
 
     @pytest.mark.parametrize(
         ("field", "value", "attribute", "expected"),
@@ -614,17 +620,17 @@ class TestWebStreamAccumulator:
     def test_result_field(self, field: str, value: str, attribute: str, expected: str) -> None:
         acc = WebStreamAccumulator(THREAD)
         feed_all(acc, {**COMPLETE, field: value})
-        assert getattr(acc.result(), attribute) == expected
+        assert getattr(acc.finish(), attribute) == expected
 
     def test_result_thread_id(self) -> None:
         acc = WebStreamAccumulator("t-77")
         feed_all(acc, COMPLETE)
-        assert acc.result().thread_id == "t-77"
+        assert acc.finish().thread_id == "t-77"
 
     def test_result_finish_reason(self) -> None:
         acc = WebStreamAccumulator(THREAD)
         feed_all(acc, COMPLETE)
-        assert acc.result().finish_reason == "stop"
+        assert acc.finish().finish_reason == "stop"
 
     @pytest.mark.parametrize(
         "data",
@@ -634,7 +640,7 @@ class TestWebStreamAccumulator:
         acc = WebStreamAccumulator(THREAD)
         assert acc.feed(data) is None
         assert acc.skipped == 1
-        assert acc.text == ""
+        assert acc.partial_text == ""
 
     @pytest.mark.parametrize("data", ["[1, 2]", '"content"', "42", "null", "true"])
     def test_non_object_json_skipped(self, data: str) -> None:
@@ -648,7 +654,7 @@ class TestWebStreamAccumulator:
             acc, {"type": "content", "body": "a"}, "garbage", "[]", {"type": "content", "body": "b"}
         )
         feed_all(acc, COMPLETE)
-        assert (acc.result().text, acc.skipped) == ("ab", 2)
+        assert (acc.finish().text, acc.skipped) == ("ab", 2)
 
     def test_deeply_nested_json_is_skipped(self) -> None:
         # A payload too deep for the JSON decoder is as unreadable as any other non-JSON one
@@ -672,7 +678,7 @@ class TestWebStreamAccumulator:
         assert chunk is not None
         assert (chunk.type, chunk.text) == (payload["type"], "")
         assert chunk.data == payload
-        assert acc.text == ""
+        assert acc.partial_text == ""
         assert acc.skipped == 0
 
     def test_object_without_type_passed_through(self) -> None:

@@ -20,27 +20,29 @@ Choices written down:
 * A payload that is not JSON is skipped, not fatal (protocol.md §4.1 rule 7); an unknown ``type``
   is passed through to the caller as a raw chunk (§4.2 "surface unknown types").
 * A stream that ends without ``complete`` is incomplete, never silently treated as done.
-* Events separated by a single LF (VS Code's captures show such streams, protocol.md §4.1 rule 5)
-  are one endless event to an exact WHATWG decoder. ``SingleNewlineFraming`` puts the missing
-  blank line after every line that ends in ``}`` (a complete JSON ``data:`` line: Copilot data
-  lines are single JSON objects) before the bytes reach the exact decoder. On a stream that is
-  already framed with blank lines this adds an empty line, which dispatches nothing.
+* Events separated by a single LF are framed leniently upstream (``_framing.py``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
+from urllib.parse import quote
 
-from ._errors import RemoteProtocolError, StreamServerError
-from ._http import Request
-from ._models import ChatChunk, ChatResult, ThreadInfo
+from .._errors import (
+    IncompleteStreamError,
+    RemoteProtocolError,
+    StreamServerError,
+    UsageError,
+)
+from .._http import Request
+from .._models import ChatChunk, ChatResult, ThreadInfo
 
 __all__ = [
+    "AUTH_SCHEME",
     "INTEGRATION_ID",
     "Request",
-    "SingleNewlineFraming",
     "WebStreamAccumulator",
     "create_thread_request",
     "delete_thread_request",
@@ -53,6 +55,7 @@ __all__ = [
     "parse_web_token",
     "result_from_message",
     "send_message_request",
+    "thread_segment",
     "web_token_request",
 ]
 
@@ -63,9 +66,23 @@ _BROWSER_UA: Final = (
 )
 
 
-def _api_headers(token: str, github_url: str) -> dict[str, str]:
+#: The scheme of the web token in ``Authorization`` (the send loop's auth adds the header).
+AUTH_SCHEME: Final = "GitHub-Bearer"
+
+
+def thread_segment(thread_id: str) -> str:
+    """``thread_id`` as exactly one URL path segment (percent-encoded), or UsageError.
+
+    An id is the server's, but it reaches us through callers: ``"a/../b"``, ``"id#x"`` or
+    ``"id?x"`` must never change which thread a request touches.
+    """
+    if not isinstance(cast(object, thread_id), str) or thread_id in ("", ".", ".."):
+        raise UsageError(f"thread_id must be a non-empty string, not {thread_id!r:.40}")
+    return quote(thread_id, safe="")
+
+
+def _api_headers(github_url: str) -> dict[str, str]:
     return {
-        "Authorization": f"GitHub-Bearer {token}",
         "Accept": "application/json",
         "Content-Type": "application/json",
         "Copilot-Integration-Id": INTEGRATION_ID,
@@ -88,7 +105,6 @@ def web_token_request(github_url: str) -> Request:
             "Referer": f"{github_url}/copilot",
             "User-Agent": _BROWSER_UA,
         },
-        send_cookies=True,
     )
 
 
@@ -100,12 +116,12 @@ def parse_web_token(payload: Any) -> str:
     return token
 
 
-def create_thread_request(api_url: str, github_url: str, token: str) -> Request:
+def create_thread_request(api_url: str, github_url: str) -> Request:
     """``POST {api}/github/chat/threads`` with the browser's body."""
     return Request(
         "POST",
         f"{api_url}/github/chat/threads",
-        headers=_api_headers(token, github_url),
+        headers=_api_headers(github_url),
         json={"custom_copilot_id": None},
     )
 
@@ -121,8 +137,8 @@ def parse_thread_id(payload: Any) -> str:
     raise RemoteProtocolError("the create-thread reply carried no thread id")
 
 
-def list_threads_request(api_url: str, github_url: str, token: str) -> Request:
-    return Request("GET", f"{api_url}/github/chat/threads", headers=_api_headers(token, github_url))
+def list_threads_request(api_url: str, github_url: str) -> Request:
+    return Request("GET", f"{api_url}/github/chat/threads", headers=_api_headers(github_url))
 
 
 def parse_threads(payload: Any) -> list[ThreadInfo]:
@@ -141,11 +157,11 @@ def parse_threads(payload: Any) -> list[ThreadInfo]:
     ]
 
 
-def list_messages_request(api_url: str, github_url: str, token: str, thread_id: str) -> Request:
+def list_messages_request(api_url: str, github_url: str, thread_id: str) -> Request:
     return Request(
         "GET",
-        f"{api_url}/github/chat/threads/{thread_id}/messages",
-        headers=_api_headers(token, github_url),
+        f"{api_url}/github/chat/threads/{thread_segment(thread_id)}/messages",
+        headers=_api_headers(github_url),
     )
 
 
@@ -160,18 +176,17 @@ def last_assistant_message_id(payload: Any) -> str:
     return "root"
 
 
-def delete_thread_request(api_url: str, github_url: str, token: str, thread_id: str) -> Request:
+def delete_thread_request(api_url: str, github_url: str, thread_id: str) -> Request:
     return Request(
         "DELETE",
-        f"{api_url}/github/chat/threads/{thread_id}",
-        headers=_api_headers(token, github_url),
+        f"{api_url}/github/chat/threads/{thread_segment(thread_id)}",
+        headers=_api_headers(github_url),
     )
 
 
 def send_message_request(
     api_url: str,
     github_url: str,
-    token: str,
     *,
     thread_id: str,
     content: str,
@@ -181,7 +196,7 @@ def send_message_request(
     streaming: bool = True,
 ) -> Request:
     """``POST {api}/github/chat/threads/{id}/messages`` with the body the browser sends."""
-    headers = _api_headers(token, github_url)
+    headers = _api_headers(github_url)
     if streaming:
         headers["Accept"] = "text/event-stream"
     body = {
@@ -201,7 +216,10 @@ def send_message_request(
         "responseMessageID": response_message_id,
     }
     return Request(
-        "POST", f"{api_url}/github/chat/threads/{thread_id}/messages", headers=headers, json=body
+        "POST",
+        f"{api_url}/github/chat/threads/{thread_segment(thread_id)}/messages",
+        headers=headers,
+        json=body,
     )
 
 
@@ -228,42 +246,12 @@ def _content_text(content: Any) -> str:
     return "" if content is None else str(content)
 
 
-class SingleNewlineFraming:
-    """Bytes in, bytes out: a blank line after each line that ends in ``}``.
-
-    Handles LF and CRLF line ends (``}\\n`` → ``}\\n\\n``, ``}\\r\\n`` → ``}\\r\\n\\r\\n``), with
-    ``bytes.replace`` per chunk (C speed). The only state is the tail of the previous chunk, for
-    a ``}`` / CR / LF run split between chunks. A CR-only stream is left alone: a lone CR cannot
-    be told from the first half of a CRLF without waiting for the next byte.
-    """
-
-    __slots__ = ("_tail",)
-
-    def __init__(self) -> None:
-        self._tail = b""  # b"}" or b"}\\r" when the previous chunk ended inside such a run
-
-    def feed(self, data: bytes) -> bytes:
-        if not data:
-            return data
-        out = data.replace(b"}\r\n", b"}\r\n\r\n").replace(b"}\n", b"}\n\n")
-        tail = self._tail
-        if tail == b"}" and data.startswith(b"\n"):
-            out = b"\n" + out  # "}" | "\n..." -> "}\n\n..."
-        elif tail == b"}" and data.startswith(b"\r\n"):
-            out = b"\r\n" + out  # "}" | "\r\n..." -> "}\r\n\r\n..."
-        elif tail == b"}\r" and data.startswith(b"\n"):
-            out = b"\n\r\n" + out[1:]  # "}\r" | "\n..." -> "}\r\n\r\n..."
-        end = (tail + data)[-2:]
-        self._tail = b"}" if end.endswith(b"}") else b"}\r" if end == b"}\r" else b""
-        return out
-
-
 class WebStreamAccumulator:
     """Folds the ``data:`` payloads of one web reply into chunks and a final ChatResult.
 
     ``feed(data)`` takes one SSE event's data string and returns the chunk to hand to the caller
-    (or None for a payload that is skipped). Once ``completed`` is true, ``result()`` returns the
-    ChatResult; a body that ends before that is the reader's IncompleteStreamError.
+    (or None for a payload that is skipped). ``finish()`` returns the ChatResult once ``completed``
+    is true, and raises IncompleteStreamError for a body that ended before that.
     """
 
     __slots__ = ("_complete", "_parts", "_thread_id", "skipped")
@@ -276,7 +264,7 @@ class WebStreamAccumulator:
         self.skipped = 0
 
     @property
-    def text(self) -> str:
+    def partial_text(self) -> str:
         """Every text delta received so far, joined."""
         return "".join(self._parts)
 
@@ -305,17 +293,19 @@ class WebStreamAccumulator:
             return ChatChunk("complete", "", obj)
         if kind == "error" or (kind is None and "error" in obj):
             raise StreamServerError(
-                _error_message(obj), partial_text=self.text, code=_error_code(obj)
+                _error_message(obj), partial_text=self.partial_text, code=_error_code(obj)
             )
         return ChatChunk(str(kind) if kind is not None else "unknown", "", obj)
 
-    def result(self) -> ChatResult:
-        """The finished turn; only valid once ``completed`` is true."""
+    def finish(self) -> ChatResult:
+        """The finished turn; IncompleteStreamError when ``complete`` never came."""
         done = self._complete
         if done is None:
-            raise RemoteProtocolError("the reply has not completed")
+            raise IncompleteStreamError(
+                "the reply ended without a 'complete' event", partial_text=self.partial_text
+            )
         return ChatResult(
-            text=self.text,
+            text=self.partial_text,
             message_id=str(done.get("id") or ""),
             thread_id=self._thread_id,
             parent_message_id=str(done.get("parentMessageID") or ""),

@@ -1,0 +1,44 @@
+"""Lenient framing for Copilot streams whose events are separated by a single line end.
+
+Events separated by a single LF (VS Code's captures show such streams, protocol.md §4.1 rule 5)
+are one endless event to an exact WHATWG decoder. ``SingleNewlineFraming`` puts the missing
+blank line after every line that ends in ``}`` (a complete JSON ``data:`` line: Copilot data
+lines are single JSON objects, in both flavours) before the bytes reach the exact decoder. On a
+stream that is already framed with blank lines this adds an empty line, which dispatches nothing.
+
+Pure: bytes in, bytes out.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SingleNewlineFraming"]
+
+
+class SingleNewlineFraming:
+    """Bytes in, bytes out: a blank line after each line that ends in ``}``.
+
+    Handles LF and CRLF line ends (``}\\n`` → ``}\\n\\n``, ``}\\r\\n`` → ``}\\r\\n\\r\\n``), with
+    ``bytes.replace`` per chunk (C speed). The only state is the tail of the previous chunk, for
+    a ``}`` / CR / LF run split between chunks. A CR-only stream is left alone: a lone CR cannot
+    be told from the first half of a CRLF without waiting for the next byte.
+    """
+
+    __slots__ = ("_tail",)
+
+    def __init__(self) -> None:
+        self._tail = b""  # b"}" or b"}\\r" when the previous chunk ended inside such a run
+
+    def feed(self, data: bytes) -> bytes:
+        if not data:
+            return data
+        out = data.replace(b"}\r\n", b"}\r\n\r\n").replace(b"}\n", b"}\n\n")
+        tail = self._tail
+        if tail == b"}" and data.startswith(b"\n"):
+            out = b"\n" + out  # "}" | "\n..." -> "}\n\n..."
+        elif tail == b"}" and data.startswith(b"\r\n"):
+            out = b"\r\n" + out  # "}" | "\r\n..." -> "}\r\n\r\n..."
+        elif tail == b"}\r" and data.startswith(b"\n"):
+            out = b"\n\r\n" + out[1:]  # "}\r" | "\n..." -> "}\r\n\r\n..."
+        end = (tail + data)[-2:]
+        self._tail = b"}" if end.endswith(b"}") else b"}\r" if end == b"}\r" else b""
+        return out

@@ -1,0 +1,263 @@
+"""The stream pump: response bytes → framing → ``SSEDecoder`` → a flavour's accumulator → chunks.
+
+Theory of operation
+-------------------
+One ``Pump`` reads one streamed response. ``read()`` waits for the next piece of the body and
+returns the chunks it completes (often several: one hand-over per read, not per event). When
+the accumulator reports its terminal event, or the body ends, the pump is ``done`` and
+``finish()`` gives the stream's result (or raises its ``IncompleteStreamError``). Every failure
+is a ``StreamError`` (or ``EventTooLarge``) that carries the text and tool calls received so far.
+
+The pump does not time itself. The idle timeout is enforced from outside, by whoever runs it:
+
+* in ``ChatStream``'s reader task, one ``IdleWatchdog`` per client watches every stream: a
+  read costs one clock reading, not a cancel scope (a scope per read cost 16–17 µs a chunk);
+* inline (the facade, an async generator that must not hold a scope across a ``yield``),
+  ``read_within`` bounds each read by the time left.
+
+Keep-alive comments do not count as activity: a stream is idle until an event yields a chunk.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Final, Generic, Protocol, TypeVar
+
+import anyio
+
+from ._errors import (
+    EventTooLarge,
+    StreamError,
+    StreamInterruptedError,
+    StreamStalledError,
+    TransportError,
+)
+from ._framing import SingleNewlineFraming
+from ._http import Response
+from ._sse import SSEDecoder
+
+__all__ = ["Accumulator", "IdleWatchdog", "Pump", "annotate", "collect"]
+
+ChunkT = TypeVar("ChunkT")
+ResultT = TypeVar("ResultT")
+ChunkT_co = TypeVar("ChunkT_co", covariant=True)
+ResultT_co = TypeVar("ResultT_co", covariant=True)
+
+#: How long the pump reads on after the terminal event so the connection can be reused.
+DRAIN_GRACE: Final = 1.0
+
+
+class Accumulator(Protocol[ChunkT_co, ResultT_co]):
+    """A flavour's reading of one reply: events in, chunks out, one result at the end."""
+
+    @property
+    def completed(self) -> bool:
+        """The terminal event has been seen: nothing after it matters."""
+        ...
+
+    @property
+    def partial_text(self) -> str:
+        """Every text delta so far, joined."""
+        ...
+
+    def feed(self, data: str) -> ChunkT_co | None:
+        """One event's data; the chunk for the caller, or None for an event that has none.
+
+        Raises StreamServerError for an error the server reports inside the stream.
+        """
+        ...
+
+    def finish(self) -> ResultT_co:
+        """The result, at the terminal event or at the end of the body.
+
+        Raises IncompleteStreamError when the body ended before the reply was whole.
+        """
+        ...
+
+
+def annotate(error: StreamError | EventTooLarge, accumulator: Accumulator[Any, Any]) -> None:
+    """Attach what arrived before ``error`` to it (text, and tool calls where the flavour has them)."""
+    error.partial_text = accumulator.partial_text
+    calls = getattr(accumulator, "partial_tool_calls", None)
+    if calls is not None:
+        error.partial_tool_calls = calls  # type: ignore[union-attr]
+
+
+class Pump(Generic[ChunkT, ResultT]):
+    """Reads one streamed response into chunks. See the module docstring."""
+
+    __slots__ = ("_body", "_decoder", "_framing", "accumulator", "done", "last_activity")
+
+    def __init__(
+        self,
+        response: Response,
+        accumulator: Accumulator[ChunkT, ResultT],
+        *,
+        max_event_size: int,
+    ) -> None:
+        self._body = aiter(response.stream)
+        self._decoder = SSEDecoder(max_event_size=max_event_size)
+        self._framing = SingleNewlineFraming()
+        self.accumulator = accumulator
+        #: the terminal event was seen, or the body ended
+        self.done = False
+        #: when the last chunk was produced (``anyio.current_time``): the idle clock
+        self.last_activity = anyio.current_time()
+
+    async def read(self) -> list[ChunkT]:
+        """The chunks of the next piece of the body (maybe none). Only while not ``done``."""
+        broken: str | None = None
+        try:
+            data = await anext(self._body)
+        except StopAsyncIteration:
+            data = b""
+        except TransportError as exc:
+            broken = str(exc)
+        if broken is not None:
+            raise StreamInterruptedError(
+                f"the connection broke mid-stream: {broken}",
+                partial_text=self.accumulator.partial_text,
+            )
+        chunks = self.feed(data)
+        if chunks:
+            self.last_activity = anyio.current_time()
+        return chunks
+
+    def feed(self, data: bytes) -> list[ChunkT]:
+        """The chunks ``data`` completes; ``b""`` is the end of the body."""
+        accumulator = self.accumulator
+        try:
+            if data:
+                events = self._decoder.feed(self._framing.feed(data))
+            else:
+                # Lenient at the end: a last line the server did not terminate still counts
+                # (a line cut short is not valid JSON and is skipped anyway).
+                events = self._decoder.feed(b"\n\n") + self._decoder.feed_eof()
+            chunks: list[ChunkT] = []
+            for event in events:
+                chunk = accumulator.feed(event.data)
+                if chunk is not None:
+                    chunks.append(chunk)
+                if accumulator.completed:
+                    self.done = True
+                    break
+        except (StreamError, EventTooLarge) as exc:
+            annotate(exc, accumulator)
+            raise
+        if not data:
+            self.done = True
+        return chunks
+
+    def finish(self) -> ResultT:
+        """The stream's result once ``done`` (raises its IncompleteStreamError)."""
+        try:
+            return self.accumulator.finish()
+        except StreamError as exc:
+            annotate(exc, self.accumulator)
+            raise
+
+    async def read_within(self, idle: float) -> list[ChunkT]:
+        """``read()``, failing with StreamStalledError once ``idle`` seconds pass without a chunk."""
+        with anyio.move_on_after(self.last_activity + idle - anyio.current_time()):
+            return await self.read()
+        raise StreamStalledError(
+            f"no event for {idle} s", partial_text=self.accumulator.partial_text
+        )
+
+    async def drain(self) -> None:
+        """Read what follows the terminal event until the body ends (briefly, then give up).
+
+        Reaching the end lets the connection return to the pool instead of being torn down.
+        """
+        with anyio.move_on_after(DRAIN_GRACE):
+            try:
+                async for _ in self._body:
+                    pass
+            except TransportError:
+                pass
+
+
+async def collect(pump: Pump[Any, ResultT], idle: float) -> ResultT:
+    """Read a whole stream inline and return its result (``read_within`` per read)."""
+    while not pump.done:
+        await pump.read_within(idle)
+    result = pump.finish()
+    await pump.drain()
+    return result
+
+
+class _Watch:
+    __slots__ = ("done", "idle", "paused", "pump", "scope", "stalled")
+
+    def __init__(self, pump: Pump[Any, Any], idle: float, scope: anyio.CancelScope) -> None:
+        self.pump = pump
+        self.idle = idle
+        self.scope = scope
+        #: the reader is handing chunks over: a slow consumer is not an idle server
+        self.paused = False
+        self.stalled = False
+        self.done = False
+
+
+class IdleWatchdog:
+    """Cancels a stream's reader once its pump has produced nothing for its idle timeout.
+
+    One per client, running in the client's task group (``run``); readers register with
+    ``watching``. It keeps a heap of next-check times and wakes only when one is due, so an
+    active stream costs a clock reading per read and a heap operation per idle period.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._counter = itertools.count()
+        self._wake = anyio.Event()
+
+    def __repr__(self) -> str:
+        return f"<IdleWatchdog watching {len(self._heap)}>"
+
+    @contextmanager
+    def watching(
+        self, pump: Pump[Any, Any], idle: float, scope: anyio.CancelScope
+    ) -> Iterator[_Watch]:
+        """Watch ``pump`` while the block runs; on a stall ``scope`` is cancelled and the
+        returned watch's ``stalled`` is set."""
+        watch = _Watch(pump, idle, scope)
+        due = pump.last_activity + idle
+        first = not self._heap or due < self._heap[0][0]
+        heapq.heappush(self._heap, (due, next(self._counter), watch))
+        if first:
+            self._wake.set()
+        try:
+            yield watch
+        finally:
+            watch.done = True
+
+    async def run(self) -> None:
+        """Check streams as their idle deadlines come, until cancelled."""
+        heap = self._heap
+        while True:
+            if not heap:
+                await self._wake.wait()
+                self._wake = anyio.Event()
+                continue
+            now = anyio.current_time()
+            due, _, watch = heap[0]
+            if due > now:
+                with anyio.move_on_after(due - now):
+                    await self._wake.wait()
+                if self._wake.is_set():
+                    self._wake = anyio.Event()
+                continue
+            heapq.heappop(heap)
+            if watch.done:
+                continue
+            # a reader handing chunks over waits for its consumer, not for the server
+            deadline = (now if watch.paused else watch.pump.last_activity) + watch.idle
+            if deadline <= now:
+                watch.stalled = True
+                watch.scope.cancel()
+            else:
+                heapq.heappush(heap, (deadline, next(self._counter), watch))

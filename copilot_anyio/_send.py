@@ -1,0 +1,187 @@
+"""The send loop: every request of the client and of the facade goes through ``Sender.send``.
+
+Theory of operation
+-------------------
+A request leaves its builder as plain data with no credential in it. ``Sender.send`` runs one
+loop around the transport:
+
+1. the request's ``Auth`` (if any) supplies a credential and adds it to a copy of the request
+   (an ``Authorization`` header, or the github.com cookies);
+2. the transport sends it; a status of 300 or more becomes its typed ``APIStatusError`` (a
+   redirect is never followed: it could carry the credential to another host);
+3. a 401 tells the auth that its credential was refused; the auth drops it, and the request is
+   sent once more with a fresh one — once, and only here, before any byte of a reply has
+   reached the caller;
+4. any other failure is put to ``RetryPolicy.delay_for``, which says how long to wait before
+   the next attempt, or to raise now (a POST that may have reached the server is never re-sent).
+
+The decisions are pure (``_retry``, ``_status``); this module only waits, sends and closes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import anyio
+
+from ._config import Timeouts
+from ._errors import AuthenticationError, CopilotError, RemoteProtocolError
+from ._http import Request, Response
+from ._retry import RetryPolicy
+from ._status import error_from_response
+from ._transport import Transport, close_response, read_body, read_error_body
+
+__all__ = ["Auth", "BearerAuth", "Sender", "TokenSource"]
+
+
+class TokenSource(Protocol):
+    """Hands out a token, and is told when the server refused one."""
+
+    async def get(self) -> str: ...
+
+    def invalidate(self, value: str) -> None: ...
+
+
+class Auth(Protocol):
+    """Adds a credential to a request, and hears when the server refused it."""
+
+    async def credential(self) -> str:
+        """The credential to send now (fetching one first if needed)."""
+        ...
+
+    def apply(self, request: Request, credential: str) -> Request:
+        """A copy of ``request`` carrying ``credential``."""
+        ...
+
+    def refused(self, credential: str) -> bool:
+        """The server answered 401 to ``credential``: drop it. True when a retry may help."""
+        ...
+
+
+class BearerAuth:
+    """``Authorization: <scheme> <token>`` with a token from a ``TokenSource``."""
+
+    __slots__ = ("_scheme", "_source")
+
+    def __init__(self, source: TokenSource, scheme: str = "Bearer") -> None:
+        self._source = source
+        self._scheme = scheme
+
+    def __repr__(self) -> str:
+        return f"BearerAuth(scheme={self._scheme!r})"
+
+    async def credential(self) -> str:
+        return await self._source.get()
+
+    def apply(self, request: Request, credential: str) -> Request:
+        return request.with_headers({"Authorization": f"{self._scheme} {credential}"})
+
+    def refused(self, credential: str) -> bool:
+        self._source.invalidate(credential)
+        return True
+
+
+class Sender:
+    """Sends requests through one transport with auth, the 401 rule and the retry policy.
+
+    Args:
+        transport: what sends.
+        retry: the retry policy.
+        timeouts: ``first_byte`` also bounds reading a whole JSON or error body.
+        now: Unix time, for ``retry-after`` dates.
+        jitter: a number in [0, 1) per retry.
+    """
+
+    __slots__ = ("_jitter", "_now", "retry", "timeouts", "transport")
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        retry: RetryPolicy,
+        timeouts: Timeouts,
+        now: Callable[[], float] = time.time,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.transport = transport
+        self.retry = retry
+        self.timeouts = timeouts
+        self._now = now
+        self._jitter = jitter
+
+    def __repr__(self) -> str:
+        return f"Sender(transport={self.transport!r}, retry={self.retry!r})"
+
+    async def send(self, request: Request, auth: Auth | None = None) -> Response:
+        """The response to ``request`` (status below 300), its body unread: close it.
+
+        Raises the typed ``APIStatusError`` for a status of 300 or more (after one fresh
+        credential on 401), or the transport's error, once the retry policy gives up.
+        """
+        refused = False
+        tries = 0
+        while True:
+            credential = None if auth is None else await auth.credential()
+            sent = (
+                request if auth is None or credential is None else auth.apply(request, credential)
+            )
+            try:
+                response = await self.transport.send(sent)
+                if response.status_code >= 300:
+                    try:
+                        raise await self._error(response)
+                    finally:
+                        await close_response(response)
+                return response
+            except AuthenticationError:
+                if auth is None or credential is None or refused or not auth.refused(credential):
+                    raise
+                refused = True
+            except CopilotError as exc:
+                tries += 1
+                delay = self.retry.delay_for(
+                    exc, tries, jitter=self._jitter(), idempotent=request.idempotent
+                )
+                if delay is None:
+                    raise
+                await anyio.sleep(delay)
+
+    async def send_json(self, request: Request, auth: Auth | None = None) -> Any:
+        """Send, read the whole body, and return it decoded (None for an empty body).
+
+        Raises RemoteProtocolError when a successful body is not JSON.
+        """
+        response = await self.send(request, auth)
+        try:
+            return await self.read_json(response)
+        finally:
+            await close_response(response)
+
+    async def read_json(self, response: Response) -> Any:
+        """The body of an open response as JSON (None when empty); bounded by ``first_byte``."""
+        body = await read_body(response, within=self.timeouts.first_byte)
+        if not body.strip():
+            return None
+        try:
+            return json.loads(body)
+        except (ValueError, RecursionError):
+            raise RemoteProtocolError(
+                f"{response.request.method} {_path(response.request.url)} answered "
+                f"{response.status_code} with a body that is not JSON "
+                f"({response.content_type or 'no content type'})"
+            ) from None
+
+    async def _error(self, response: Response) -> CopilotError:
+        body = await read_error_body(response, within=self.timeouts.first_byte)
+        return error_from_response(response.status_code, response.headers, body, now=self._now())
+
+
+def _path(url: str) -> str:
+    """The path of ``url``, without scheme, host or query (messages name the resource only)."""
+    rest = url.split("://", 1)[-1]
+    path = rest[rest.find("/") :] if "/" in rest else "/"
+    return path.split("?", 1)[0]

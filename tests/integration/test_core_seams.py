@@ -1,0 +1,218 @@
+"""The core's seams over real sockets: the send loop, the idle watchdog, shared facade tokens,
+cookies that are never kept, redirects that are never followed, ids that stay one segment."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import pytest
+from anyio.abc import SocketStream
+
+from copilot_anyio import (
+    APIStatusError,
+    CopilotClient,
+    GithubCopilot,
+    NotFoundError,
+    Timeouts,
+    UsageError,
+)
+from copilot_anyio.emulator import EmulatorConfig, reply_for, serve_emulator
+
+from ._support import ALICE, emulated_client
+
+pytestmark = pytest.mark.anyio
+
+
+# --- a tiny raw HTTP/1.1 server -----------------------------------------------------------------
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class RawServer:
+    url: str
+    seen: list[Seen] = field(default_factory=list)
+
+
+Handler = Callable[[Seen], Awaitable[bytes]]
+
+
+async def _read_request(stream: SocketStream, buffer: bytearray) -> Seen | None:
+    while b"\r\n\r\n" not in buffer:
+        try:
+            data = await stream.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            return None
+        buffer.extend(data)
+    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, path, _ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    length = int(headers.get("content-length", "0"))
+    while len(rest) < length:
+        rest += await stream.receive()
+    buffer[:] = rest[length:]
+    return Seen(method, path, headers)
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[RawServer]:
+    """Serves ``handler``'s bytes for each request, keep-alive, until the block ends."""
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    server = RawServer(f"http://127.0.0.1:{port}")
+
+    async def serve(stream: SocketStream) -> None:
+        buffer = bytearray()
+        async with stream:
+            while (request := await _read_request(stream, buffer)) is not None:
+                server.seen.append(request)
+                try:
+                    await stream.send(await handler(request))
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    return
+
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, serve)
+        yield server
+        tg.cancel_scope.cancel()
+
+
+def _json(status: str, body: str, *extra: str) -> bytes:
+    head = [f"HTTP/1.1 {status}", "content-type: application/json", *extra]
+    head.append(f"content-length: {len(body)}")
+    return ("\r\n".join(head) + "\r\n\r\n" + body).encode()
+
+
+def _sse(*payloads: str) -> bytes:
+    body = "".join(f"data: {p}\n\n" for p in payloads)
+    return _json("200 OK", body).replace(b"application/json", b"text/event-stream")
+
+
+async def _web_routes(request: Seen) -> bytes:
+    planted = "set-cookie: planted=evil; Path=/"
+    if request.path.endswith("/chat/token"):
+        return _json("200 OK", '{"token": "' + "t" * 40 + '"}', planted)
+    if request.path.endswith("/threads"):
+        return _json("201 Created", '{"thread_id": "t1"}', planted)
+    return _sse('{"type":"content","body":"hi"}', '{"type":"complete","id":"m1"}')
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+async def test_set_cookie_is_never_stored_or_replayed() -> None:
+    with anyio.fail_after(10):
+        async with raw_server(_web_routes) as server:
+            async with CopilotClient(
+                cookies=ALICE,
+                github_url=server.url,
+                api_url=server.url,
+                github_api_url=server.url,
+                env={},
+            ) as client:
+                for _ in range(2):
+                    assert (await client.chat("hello")).text == "hi"
+    token, *api = server.seen
+    assert token.path.endswith("/chat/token")
+    assert token.headers["cookie"] == "user_session=alice-session"
+    assert len(api) == 4  # two threads, two messages
+    # One host serves both: the API requests carry no cookie at all, planted or configured.
+    assert all("cookie" not in seen.headers for seen in api)
+
+
+async def test_a_redirect_is_a_typed_error_and_is_never_followed() -> None:
+    async with raw_server(_web_routes) as elsewhere:
+
+        async def redirect(request: Seen) -> bytes:
+            if request.path.endswith("/chat/token"):
+                return await _web_routes(request)
+            return _json("302 Found", "{}", f"location: {elsewhere.url}/github/chat/threads")
+
+        with anyio.fail_after(10):
+            async with raw_server(redirect) as server:
+                async with CopilotClient(
+                    cookies=ALICE,
+                    github_url=server.url,
+                    api_url=server.url,
+                    github_api_url=server.url,
+                    env={},
+                ) as client:
+                    with pytest.raises(APIStatusError) as info:
+                        await client.chat("hello")
+    assert info.value.status_code == 302
+    assert elsewhere.seen == []  # the credential never went to the other host
+
+
+async def test_a_slow_consumer_is_not_an_idle_server() -> None:
+    # The idle timeout measures the server; a consumer that takes longer than it between
+    # chunks (so the reader waits to hand over) must not turn into StreamStalledError.
+    prompt = "slow reader"
+    with anyio.fail_after(20):
+        async with emulated_client(EmulatorConfig(chunk_size=8), timeouts=Timeouts(idle=0.3)) as (
+            _emu,
+            client,
+        ):
+            pieces = []
+            async with client.threads.stream(prompt) as stream:
+                async for chunk in stream:
+                    pieces.append(chunk.text)
+                    if len(pieces) < 4:
+                        await anyio.sleep(0.5)
+            assert stream.result is not None
+    assert "".join(pieces) == reply_for(prompt)
+
+
+async def test_facade_calls_of_one_loop_share_one_web_token() -> None:
+    with anyio.fail_after(30):
+        async with serve_emulator() as emu:
+            options = {"github_url": emu.base_url, "api_url": emu.base_url}
+
+            async def ask(n: int) -> None:
+                messages = [{"role": "user", "content": f"q{n}"}]
+                async with aclosing(
+                    GithubCopilot.create_async_generator(
+                        "gpt-4o", messages, stream=True, cookies=ALICE, **options
+                    )
+                ) as pieces:
+                    text = "".join([p async for p in pieces if isinstance(p, str)])
+                assert text == reply_for(f"q{n}")
+
+            async with anyio.create_task_group() as tg:
+                for n in range(20):
+                    tg.start_soon(ask, n)
+            assert emu.stats.web_tokens_issued == 1
+
+
+@pytest.mark.parametrize("suffix", ["#x", "?x=1", "/../other", "%2F"])
+async def test_a_thread_id_is_one_path_segment(suffix: str) -> None:
+    with anyio.fail_after(15):
+        async with emulated_client() as (_emu, client):
+            thread = await client.threads.new()
+            assert thread.id is not None
+            with pytest.raises(NotFoundError):
+                await client.threads.delete(thread.id + suffix)
+            assert thread.id in [info.id for info in await client.threads.list()]
+
+
+@pytest.mark.parametrize("bad", ["", ".", ".."])
+async def test_an_id_that_cannot_be_a_segment_is_refused_before_sending(bad: str) -> None:
+    with anyio.fail_after(15):
+        async with emulated_client() as (emu, client):
+            before = len(emu.stats.request_log)
+            with pytest.raises(UsageError):
+                await client.threads.delete(bad)
+            with pytest.raises(UsageError):
+                client.threads(bad)
+            assert len(emu.stats.request_log) == before
