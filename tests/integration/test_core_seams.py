@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 import pytest
@@ -177,7 +178,7 @@ async def test_a_slow_consumer_is_not_an_idle_server() -> None:
 async def test_facade_calls_of_one_loop_share_one_web_token() -> None:
     with anyio.fail_after(30):
         async with serve_emulator() as emu:
-            options = {"github_url": emu.base_url, "api_url": emu.base_url}
+            options: dict[str, Any] = {"github_url": emu.base_url, "api_url": emu.base_url}
 
             async def ask(n: int) -> None:
                 messages = [{"role": "user", "content": f"q{n}"}]

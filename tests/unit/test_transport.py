@@ -24,7 +24,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, bool]]:
         time.sleep(0.05)
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
-    monkeypatch.setattr(_httpx.httpx, "create_ssl_context", create_ssl_context)
+    monkeypatch.setattr("httpx.create_ssl_context", create_ssl_context)
     monkeypatch.setattr(_httpx, "_ssl_contexts", {})
     return seen
 
