@@ -13,7 +13,7 @@ threads share; a ``ChatThread`` never reaches into the client.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
@@ -194,10 +194,10 @@ class ChatThread:
 class Threads:
     """``client.threads``: the github.com web-chat threads of the signed-in account."""
 
-    __slots__ = ("_client",)
+    __slots__ = ("_context",)
 
-    def __init__(self, client: CopilotClient) -> None:
-        self._client = client
+    def __init__(self, context: Callable[[], _WebContext]) -> None:
+        self._context = context  # the open client's context, or UsageError when it is closed
 
     def __repr__(self) -> str:
         return "<Threads>"
@@ -215,7 +215,7 @@ class Threads:
         as ``parent_message_id`` (``resume`` looks that up for you).
         """
         return ChatThread(
-            self._client._web_context(),
+            self._context(),
             thread_id,
             parent_message_id=parent_message_id,
             model=model,
@@ -241,13 +241,13 @@ class Threads:
     async def new(self, *, model: str | None = None) -> ChatThread:
         """Create a thread on the server now and return it."""
         thread = self(model=model)
-        async with self._client._web_context().limiter:
+        async with self._context().limiter:
             await thread.ensure_created()
         return thread
 
     async def resume(self, thread_id: str, *, model: str | None = None) -> ChatThread:
         """Continue an existing thread after its last assistant message."""
-        context = self._client._web_context()
+        context = self._context()
         wire.thread_segment(thread_id)
         async with context.limiter:
             payload = await context.api.list_messages(thread_id)
@@ -256,14 +256,14 @@ class Threads:
 
     async def list(self) -> list[ThreadInfo]:
         """The account's threads, as the server lists them."""
-        context = self._client._web_context()
+        context = self._context()
         async with context.limiter:
             return await context.api.list_threads()
 
     async def delete(self, thread_id: str) -> None:
         """Delete a thread."""
         wire.thread_segment(thread_id)
-        context = self._client._web_context()
+        context = self._context()
         async with context.limiter:
             await context.api.delete_thread(thread_id)
 
@@ -339,7 +339,7 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         self._context: _WebContext | None = None
         self._token_manager: TokenManager | None = None
         self._limiter = anyio.CapacityLimiter(self.limits.max_concurrent_requests)
-        self.threads = Threads(self)
+        self.threads = Threads(self._web_context)
 
     def __repr__(self) -> str:
         state = "open" if self._context is not None else "closed"
