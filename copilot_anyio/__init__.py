@@ -21,6 +21,7 @@ from ._errors import CredentialsError as CredentialsError
 from ._errors import EventTooLarge as EventTooLarge
 from ._errors import IncompleteStreamError as IncompleteStreamError
 from ._errors import LocalProtocolError as LocalProtocolError
+from ._errors import MalformedEventError as MalformedEventError
 from ._errors import NotFoundError as NotFoundError
 from ._errors import PermissionDeniedError as PermissionDeniedError
 from ._errors import PoolTimeout as PoolTimeout
@@ -37,6 +38,7 @@ from ._errors import StreamServerError as StreamServerError
 from ._errors import StreamStalledError as StreamStalledError
 from ._errors import TokenExchangeError as TokenExchangeError
 from ._errors import TransportError as TransportError
+from ._errors import UnexpectedResponseError as UnexpectedResponseError
 from ._errors import UsageError as UsageError
 from ._errors import WebSessionInvalidError as WebSessionInvalidError
 from ._errors import WriteError as WriteError
@@ -77,6 +79,7 @@ __all__ = [
     "IncompleteStreamError",
     "Limits",
     "LocalProtocolError",
+    "MalformedEventError",
     "NotFoundError",
     "PermissionDeniedError",
     "PoolTimeout",
@@ -101,6 +104,7 @@ __all__ = [
     "TokenLease",
     "Transport",
     "TransportError",
+    "UnexpectedResponseError",
     "UsageError",
     "WebSessionInvalidError",
     "WriteError",

@@ -15,12 +15,14 @@ Which one do I catch? ::
     ├── ProtocolError
     │   ├── LocalProtocolError            we broke the protocol: a bug in copilot-anyio
     │   └── RemoteProtocolError           the peer sent something we cannot read
-    │       └── EventTooLarge             one SSE event outgrew ``max_event_size``
+    │       ├── EventTooLarge             one SSE event outgrew ``max_event_size``
+    │       └── UnexpectedResponseError   a page or JSON where a stream was expected
     ├── StreamError                       a stream began but did not complete; ``.partial_text``
     │   ├── IncompleteStreamError         the body ended cleanly without the terminal event
     │   ├── StreamStalledError            no event for longer than the idle timeout
     │   ├── StreamInterruptedError        the connection broke mid-stream
-    │   └── StreamServerError             the server reported an error inside the stream
+    │   ├── StreamServerError             the server reported an error inside the stream
+    │   └── MalformedEventError           an event could not be read (it may have held text)
     ├── APIStatusError                    an HTTP error status; ``.status_code .body .request_id``
     │   ├── BadRequestError               400
     │   ├── AuthenticationError           401
@@ -53,6 +55,7 @@ __all__ = [
     "EventTooLarge",
     "IncompleteStreamError",
     "LocalProtocolError",
+    "MalformedEventError",
     "NotFoundError",
     "PermissionDeniedError",
     "PoolTimeout",
@@ -69,6 +72,7 @@ __all__ = [
     "StreamStalledError",
     "TokenExchangeError",
     "TransportError",
+    "UnexpectedResponseError",
     "UsageError",
     "WebSessionInvalidError",
     "WriteError",
@@ -144,6 +148,23 @@ class EventTooLarge(RemoteProtocolError):
         self.partial_text = ""
 
 
+class UnexpectedResponseError(RemoteProtocolError):
+    """A successful status, but not the event stream that was asked for (a login page, a JSON
+    body, an empty reply).
+
+    Attributes:
+        status_code: the HTTP status.
+        content_type: the ``Content-Type`` the server sent ("" when none).
+        body: the start of the body as text (at most a few hundred characters).
+    """
+
+    def __init__(self, message: str, *, status_code: int, content_type: str, body: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.content_type = content_type
+        self.body = body
+
+
 # --- streams ---------------------------------------------------------------------------------
 
 
@@ -169,6 +190,11 @@ class StreamStalledError(StreamError):
 
 class StreamInterruptedError(StreamError):
     """The connection broke in the middle of the stream."""
+
+
+class MalformedEventError(StreamError):
+    """An event's data could not be read, even leniently. It may have carried text, so the
+    stream ends here (with ``partial_text``) rather than report a success that lost some."""
 
 
 class StreamServerError(StreamError):

@@ -35,8 +35,8 @@ from ._errors import (
     StreamStalledError,
     TransportError,
 )
-from ._framing import SingleNewlineFraming
 from ._http import Response
+from ._lenient import SingleNewlineFraming
 from ._sse import SSEDecoder
 
 __all__ = ["Accumulator", "IdleWatchdog", "Pump", "annotate", "collect"]

@@ -32,7 +32,7 @@ from ._config import Timeouts
 from ._errors import AuthenticationError, CopilotError, RemoteProtocolError
 from ._http import Request, Response
 from ._retry import RetryPolicy
-from ._status import error_from_response
+from ._status import error_from_response, unexpected_response
 from ._transport import Transport, close_response, read_body, read_error_body
 
 __all__ = ["Auth", "BearerAuth", "Sender", "TokenSource"]
@@ -149,6 +149,24 @@ class Sender:
                 if delay is None:
                     raise
                 await anyio.sleep(delay)
+
+    async def open_stream(self, request: Request, auth: Auth | None = None) -> Response:
+        """``send``, insisting on an event stream (body unread: close it).
+
+        A success that is something else (a login page, a JSON body, an empty reply) raises
+        UnexpectedResponseError with the status, the content type and the server's own words.
+        A response without any ``Content-Type`` is given the benefit of the doubt.
+        """
+        response = await self.send(request, auth)
+        content_type = response.content_type
+        if not content_type or "text/event-stream" in content_type.lower():
+            return response
+        try:
+            body = await read_error_body(response, within=self.timeouts.first_byte)
+        finally:
+            await close_response(response)
+        what = f"{request.method} {_path(request.url)}"
+        raise unexpected_response(response.status_code, content_type, body, what=what)
 
     async def send_json(self, request: Request, auth: Auth | None = None) -> Any:
         """Send, read the whole body, and return it decoded (None for an empty body).

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import html
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -28,9 +30,15 @@ from ._errors import (
     QuotaExceededError,
     RateLimitError,
     ServerError,
+    UnexpectedResponseError,
 )
 
-__all__ = ["SECRET_HEADERS", "error_from_response", "parse_retry_after"]
+__all__ = [
+    "SECRET_HEADERS",
+    "error_from_response",
+    "parse_retry_after",
+    "unexpected_response",
+]
 
 _MAX_BODY_IN_MESSAGE: Final = 300
 SECRET_HEADERS: Final = frozenset({"set-cookie", "cookie", "authorization", "proxy-authorization"})
@@ -124,3 +132,33 @@ def error_from_response(
     else:
         cls = APIStatusError
     return cls(message, **common)
+
+
+_TITLE: Final = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+
+
+def unexpected_response(
+    status: int, content_type: str, body: str, *, what: str
+) -> UnexpectedResponseError:
+    """The error for a 2xx answer that is not the event stream ``what`` asked for.
+
+    The message says what came instead, with the server's own words where it gave any: a JSON
+    error's message, an HTML page's title, or the start of a text body.
+    """
+    _, said = _decode_error_body(body)
+    if said is None and body.lstrip().startswith("<"):
+        title = _TITLE.search(body)
+        if title is not None:
+            said = " ".join(html.unescape(title.group(1)).split())[:_MAX_BODY_IN_MESSAGE]
+    kind = content_type.split(";", 1)[0].strip() or "no content type"
+    message = f"{what} answered {status} with {kind}, not an event stream"
+    if said:
+        message += f": {said}"
+    elif not body.strip():
+        message += " (an empty body)"
+    return UnexpectedResponseError(
+        message,
+        status_code=status,
+        content_type=content_type,
+        body=body[:_MAX_BODY_IN_MESSAGE],
+    )

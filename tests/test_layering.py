@@ -26,7 +26,7 @@ PURE_MODULES = (
     "copilot_anyio._errors",
     "copilot_anyio._models",
     "copilot_anyio.web._wire",
-    "copilot_anyio._framing",
+    "copilot_anyio._lenient",
     "copilot_anyio._retry",
     "copilot_anyio._status",
     "copilot_anyio._http",

@@ -214,5 +214,8 @@ class WebAPI:
             parent_message_id=parent_message_id,
             streaming=streaming,
         )
-        response = await self.sender.send(request, self.auth)
+        if streaming:
+            response = await self.sender.open_stream(request, self.auth)
+        else:
+            response = await self.sender.send(request, self.auth)
         return response, wire.WebStreamAccumulator(thread_id)

@@ -17,15 +17,15 @@ Choices written down:
 * Cookies go only to the github.com host, never to the API host (protocol.md §2.1: one client
   leaked them there through a host-agnostic cookie jar).
 * ``responseMessageID`` is a fresh UUID4 the caller passes in (this module draws no randomness).
-* A payload that is not JSON is skipped, not fatal (protocol.md §4.1 rule 7); an unknown ``type``
-  is passed through to the caller as a raw chunk (§4.2 "surface unknown types").
+* A payload that is not JSON is skipped (protocol.md §4.1 rule 7), unless it was meant to be an
+  object: that one may have held text, so it ends the stream (``_lenient.event_json``). An unknown
+  ``type`` is passed through to the caller as a raw chunk (§4.2 "surface unknown types").
 * A stream that ends without ``complete`` is incomplete, never silently treated as done.
-* Events separated by a single LF are framed leniently upstream (``_framing.py``).
+* Events separated by a single LF are framed leniently upstream (``_lenient.py``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, cast
 from urllib.parse import quote
@@ -37,6 +37,7 @@ from .._errors import (
     UsageError,
 )
 from .._http import Request
+from .._lenient import event_json
 from .._models import ChatChunk, ChatResult, ThreadInfo
 
 __all__ = [
@@ -273,12 +274,9 @@ class WebStreamAccumulator:
         return self._complete is not None
 
     def feed(self, data: str) -> ChatChunk | None:
-        """Interpret one event's data. Raises StreamServerError for an in-stream error."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError):
-            self.skipped += 1
-            return None
+        """Interpret one event's data. Raises StreamServerError for an in-stream error, and
+        MalformedEventError for an object that cannot be read (see ``_lenient.event_json``)."""
+        obj = event_json(data, partial_text=self.partial_text)
         if not isinstance(obj, dict):
             self.skipped += 1
             return None

@@ -12,6 +12,7 @@ from copilot_anyio import (
     EventTooLarge,
     IncompleteStreamError,
     Limits,
+    MalformedEventError,
     StreamInterruptedError,
     StreamServerError,
     StreamStalledError,
@@ -88,14 +89,16 @@ async def test_a_mid_stream_error_object_is_a_stream_server_error() -> None:
     assert info.value.partial_text == "".join(reply_deltas(prompt)[:2])
 
 
-async def test_a_malformed_json_line_is_skipped() -> None:
+async def test_a_malformed_json_line_ends_the_stream_with_the_partial_text() -> None:
+    # The unreadable event may have carried text: a "success" without it would lose text.
     prompt = "one bad line"
     with anyio.fail_after(15):
         async with emulated_client() as (emu, client):
             emu.script("web.messages.create", Fault.malformed_json(after_chunks=1))
-            async with client.stream_chat(prompt) as stream:
-                result = await stream.final()
-    assert result.text == reply_for(prompt)
+            with pytest.raises(MalformedEventError) as info:
+                async with client.stream_chat(prompt) as stream:
+                    await stream.final()
+    assert info.value.partial_text == reply_deltas(prompt)[0]
 
 
 async def test_an_oversized_event_is_refused_with_bounded_memory() -> None:

@@ -18,6 +18,7 @@ from copilot_anyio import (
     GithubCopilot,
     NotFoundError,
     Timeouts,
+    UnexpectedResponseError,
     UsageError,
 )
 from copilot_anyio.emulator import EmulatorConfig, reply_for, serve_emulator
@@ -217,3 +218,71 @@ async def test_an_id_that_cannot_be_a_segment_is_refused_before_sending(bad: str
             with pytest.raises(UsageError):
                 client.threads(bad)
             assert len(emu.stats.request_log) == before
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (
+            _json(
+                "200 OK", "<!DOCTYPE html><html><head><title>Sign in to GitHub</title></head>"
+            ).replace(b"application/json", b"text/html; charset=utf-8"),
+            ("text/html", "Sign in to GitHub"),
+        ),
+        (
+            _json("200 OK", '{"error": {"message": "model is not enabled", "code": "x"}}'),
+            ("application/json", "model is not enabled"),
+        ),
+        (_json("200 OK", ""), ("application/json", "an empty body")),
+    ],
+    ids=["login-page", "json-error", "empty"],
+)
+async def test_a_success_that_is_not_a_stream_is_a_typed_error(
+    reply: bytes, expected: tuple[str, str]
+) -> None:
+    async def routes(request: Seen) -> bytes:
+        if request.path.endswith("/messages"):
+            return reply
+        return await _web_routes(request)
+
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server:
+            async with CopilotClient(
+                cookies=ALICE,
+                github_url=server.url,
+                api_url=server.url,
+                github_api_url=server.url,
+                env={},
+            ) as client:
+                with pytest.raises(UnexpectedResponseError) as info:
+                    async with client.threads.stream("hello") as stream:
+                        await stream.final()
+    content_type, words = expected
+    assert info.value.status_code == 200
+    assert info.value.content_type.startswith(content_type)
+    assert words in str(info.value)
+    assert "messages" in str(info.value)
+
+
+async def test_raw_control_characters_in_an_event_are_read_not_dropped() -> None:
+    async def routes(request: Seen) -> bytes:
+        if request.path.endswith("/messages"):
+            return _sse(
+                '{"type":"content","body":"a\tb"}',
+                '{"type":"content","body":"c\x01d"}',
+                '{"type":"complete","id":"m1"}',
+            )
+        return await _web_routes(request)
+
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server:
+            async with CopilotClient(
+                cookies=ALICE,
+                github_url=server.url,
+                api_url=server.url,
+                github_api_url=server.url,
+                env={},
+            ) as client:
+                async with client.threads.stream("hello") as stream:
+                    result = await stream.final()
+    assert result.text == "a\tbc\x01d"

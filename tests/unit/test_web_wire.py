@@ -11,8 +11,13 @@ from typing import Any
 
 import pytest
 
-from copilot_anyio._errors import IncompleteStreamError, RemoteProtocolError, StreamServerError
-from copilot_anyio._framing import SingleNewlineFraming
+from copilot_anyio._errors import (
+    IncompleteStreamError,
+    MalformedEventError,
+    RemoteProtocolError,
+    StreamServerError,
+)
+from copilot_anyio._lenient import SingleNewlineFraming
 from copilot_anyio._models import ChatChunk, ChatResult, ThreadInfo
 from copilot_anyio._send import BearerAuth
 from copilot_anyio._sse import SSEDecoder
@@ -632,15 +637,38 @@ class TestWebStreamAccumulator:
         feed_all(acc, COMPLETE)
         assert acc.finish().finish_reason == "stop"
 
-    @pytest.mark.parametrize(
-        "data",
-        ["not json", "[DONE]", "", "{", '{"type":"content","body":"x"', "\ufeff{}"],
-    )
+    @pytest.mark.parametrize("data", ["not json", "[DONE]", "", "\ufeff{}", "ping"])
     def test_non_json_skipped_and_counted(self, data: str) -> None:
         acc = WebStreamAccumulator(THREAD)
         assert acc.feed(data) is None
         assert acc.skipped == 1
         assert acc.partial_text == ""
+
+    @pytest.mark.parametrize("data", ["{", '{"type":"content","body":"x"', "{not json}", " {"])
+    def test_an_unreadable_object_ends_the_stream_with_the_text_so_far(self, data: str) -> None:
+        # It may have been a content delta: dropping it would report a success missing text.
+        acc = WebStreamAccumulator(THREAD)
+        feed_all(acc, {"type": "content", "body": "before"})
+        with pytest.raises(MalformedEventError) as info:
+            acc.feed(data)
+        assert info.value.partial_text == "before"
+
+    @pytest.mark.parametrize(
+        ("raw", "text"),
+        [
+            ('{"type":"content","body":"tab\there"}', "tab\there"),
+            ('{"type":"content","body":"line\nbreak"}', "line\nbreak"),
+            ('{"type":"content","body":"bell\x07"}', "bell\x07"),
+        ],
+    )
+    def test_raw_control_characters_in_strings_are_read_leniently(
+        self, raw: str, text: str
+    ) -> None:
+        acc = WebStreamAccumulator(THREAD)
+        chunk = acc.feed(raw)
+        assert chunk is not None
+        assert chunk.text == text
+        assert acc.partial_text == text
 
     @pytest.mark.parametrize("data", ["[1, 2]", '"content"', "42", "null", "true"])
     def test_non_object_json_skipped(self, data: str) -> None:

@@ -1,17 +1,54 @@
-"""Lenient framing for Copilot streams whose events are separated by a single line end.
+"""Where Copilot's streams bend the rules, and how they are read anyway, without losing text.
 
-Events separated by a single LF (VS Code's captures show such streams, protocol.md §4.1 rule 5)
+**Framing.** Events separated by a single LF (VS Code's captures show such streams, protocol.md §4.1 rule 5)
 are one endless event to an exact WHATWG decoder. ``SingleNewlineFraming`` puts the missing
 blank line after every line that ends in ``}`` (a complete JSON ``data:`` line: Copilot data
 lines are single JSON objects, in both flavours) before the bytes reach the exact decoder. On a
 stream that is already framed with blank lines this adds an empty line, which dispatches nothing.
 
-Pure: bytes in, bytes out.
+**Payloads.** An event's data is one JSON object. ``event_json`` reads it as sent; failing that,
+leniently (raw control characters inside strings, which some servers leave unescaped); failing
+that, a payload that was meant to be an object (it starts with ``{``) may have carried text, so
+it is MalformedEventError rather than silently dropped. Anything else (a ``ping``, a bare word)
+is no event of ours and is skipped.
+
+Pure.
 """
 
 from __future__ import annotations
 
-__all__ = ["SingleNewlineFraming"]
+import json
+from typing import Any, Final
+
+from ._errors import MalformedEventError
+
+__all__ = ["SKIP", "SingleNewlineFraming", "event_json"]
+
+#: What ``event_json`` returns for a payload that is not an event of ours.
+SKIP: Final[Any] = object()
+
+
+def event_json(data: str, *, partial_text: str = "") -> Any:
+    """One event's data as JSON, read strictly, then leniently; SKIP for a non-JSON payload.
+
+    Raises MalformedEventError (with ``partial_text``) for a payload that looks like an object
+    but cannot be read even leniently.
+    """
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return json.loads(data, strict=False)
+    except (ValueError, RecursionError):
+        pass
+    if data.lstrip().startswith("{"):
+        raise MalformedEventError(
+            f"an event's data is not JSON, even read leniently ({len(data)} characters starting "
+            f"{data[:24]!r}); the stream ends here so that no text is lost unseen",
+            partial_text=partial_text,
+        )
+    return SKIP
 
 
 class SingleNewlineFraming:
