@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, final
 
+from ._checks import http_url, number, whole_number
+
 __all__ = [
     "DEFAULT_API_URL",
     "DEFAULT_GITHUB_API_URL",
@@ -62,19 +64,22 @@ class Hosts:
         """Explicit arguments win, then ``COPILOT_GITHUB_URL`` / ``COPILOT_GITHUB_API_URL`` /
         ``COPILOT_API_URL``, then the public GitHub hosts."""
         return cls(
-            github_url=_clean(github_url or env.get(ENV_GITHUB_URL) or DEFAULT_GITHUB_URL),
-            github_api_url=_clean(
-                github_api_url or env.get(ENV_GITHUB_API_URL) or DEFAULT_GITHUB_API_URL
+            github_url=_pick("github_url", github_url, env, ENV_GITHUB_URL, DEFAULT_GITHUB_URL),
+            github_api_url=_pick(
+                "github_api_url", github_api_url, env, ENV_GITHUB_API_URL, DEFAULT_GITHUB_API_URL
             ),
-            api_url=_clean(api_url or env.get(ENV_API_URL) or DEFAULT_API_URL),
+            api_url=_pick("api_url", api_url, env, ENV_API_URL, DEFAULT_API_URL),
         )
 
 
-def _clean(url: str) -> str:
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"not an http(s) URL: {url!r}")
-    return url
+def _pick(name: str, given: str | None, env: Mapping[str, str], var: str, default: str) -> str:
+    """The first of argument, environment variable and default, checked as an http(s) URL; a
+    bad one is a UsageError naming where it came from."""
+    if given is not None:
+        return http_url(given, name)
+    if env.get(var):
+        return http_url(env[var], f"the environment variable {var}")
+    return default
 
 
 @final
@@ -101,6 +106,11 @@ class Timeouts:
     write: float = 30.0
     pool: float = math.inf
 
+    def __post_init__(self) -> None:
+        # Positive seconds; math.inf turns a phase's timeout off.
+        for name in ("connect", "first_byte", "idle", "write", "pool"):
+            number(getattr(self, name), f"Timeouts.{name}", allow_inf=True)
+
 
 @final
 @dataclass(frozen=True, slots=True)
@@ -110,9 +120,14 @@ class Limits:
     Attributes:
         max_concurrent_requests: requests (streams included) in flight at once per account; the
             excess waits its turn in FIFO order. The HTTP connection pool is sized to match.
-        stream_buffer: how many parsed chunks a stream buffers ahead of a slow consumer before
-            the reader stops reading the socket (backpressure). 0 hands each chunk over directly.
+        stream_buffer: how many reads of a stream (each the chunks one read of the socket
+            completed) wait for a slow consumer before the reader stops reading the socket
+            (backpressure). 0 hands each read over directly.
     """
 
     max_concurrent_requests: int = 100
     stream_buffer: int = 16
+
+    def __post_init__(self) -> None:
+        whole_number(self.max_concurrent_requests, "Limits.max_concurrent_requests", minimum=1)
+        whole_number(self.stream_buffer, "Limits.stream_buffer", minimum=0)

@@ -7,8 +7,9 @@ browser exports hold every site's cookies, and none of them has any business in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from ._errors import CredentialsError
 
@@ -61,14 +62,27 @@ def parse_netscape_cookies(text: str, *, host: str = "github.com") -> dict[str, 
     return cookies
 
 
-def require_session(cookies: Mapping[str, str]) -> None:
+def require_session(cookies: Mapping[Any, Any]) -> None:
     """Raise CredentialsError (naming the cookie, never its value) when there is no session,
-    or when a cookie cannot be sent in an HTTP header (only printable ASCII can)."""
+    or when a cookie cannot be sent as exactly one cookie of a ``Cookie`` header.
+
+    Names and values must be strings of printable ASCII; a name cannot hold ``=``, ``;``, ``,``
+    or white space, and a value cannot hold ``;`` (which would start another cookie).
+    """
     for name, value in cookies.items():
-        if not _header_safe(name) or not _header_safe(value):
+        if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
+            shown = name if isinstance(name, str) and _header_safe(name) else "(unreadable)"
             raise CredentialsError(
-                f"the cookie {name if _header_safe(name) else '(unnamed)'!r} holds characters "
-                "that cannot be sent in an HTTP header: was it copied whole?"
+                f"the cookie name {shown!r:.40} cannot be sent in a Cookie header"
+            )
+        if not isinstance(value, str):
+            raise CredentialsError(
+                f"the cookie {name!r} must have a string value, not {type(value).__name__}"
+            )
+        if not _header_safe(value) or ";" in value:
+            raise CredentialsError(
+                f"the cookie {name!r} holds characters that cannot be sent in a Cookie header "
+                "(a ';', a control character or non-ASCII): was it copied whole?"
             )
     if not cookies.get(SESSION_COOKIE):
         raise CredentialsError(
@@ -77,11 +91,15 @@ def require_session(cookies: Mapping[str, str]) -> None:
         )
 
 
+#: An RFC 6265 cookie name: a token (no separators, no white space, no controls).
+_COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
 def _header_safe(text: str) -> bool:
     return text.isascii() and text.isprintable()
 
 
-def require_header_safe_token(token: str) -> None:
+def require_header_safe_token(token: Any, *, what: str = "the web token") -> None:
     """Raise CredentialsError (without the token) for a token that cannot go in a header."""
-    if not token or not _header_safe(token) or " " in token:
-        raise CredentialsError("the web token is empty or holds characters a header cannot carry")
+    if not isinstance(token, str) or not token or not _header_safe(token) or " " in token:
+        raise CredentialsError(f"{what} is empty or holds characters a header cannot carry")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, final
 
+from ._checks import number, whole_number
 from ._errors import (
     ConnectError,
     ConnectTimeout,
@@ -18,6 +19,7 @@ from ._errors import (
     RateLimitError,
     ServerError,
     TransportError,
+    UsageError,
 )
 
 __all__ = ["RetryPolicy", "backoff_delay"]
@@ -56,6 +58,15 @@ class RetryPolicy:
     backoff_base: float = 0.5
     backoff_cap: float = 8.0
     max_retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        whole_number(self.max_retries, "RetryPolicy.max_retries", minimum=0)
+        number(self.backoff_base, "RetryPolicy.backoff_base")
+        number(self.backoff_cap, "RetryPolicy.backoff_cap", minimum=0.0)
+        if self.backoff_cap < self.backoff_base:
+            raise UsageError("RetryPolicy.backoff_cap must be at least backoff_base")
+        if self.max_retry_after is not None:
+            number(self.max_retry_after, "RetryPolicy.max_retry_after", allow_zero=True)
 
     def delay_for(
         self, error: Exception, attempt: int, *, jitter: float, idempotent: bool = True

@@ -95,6 +95,11 @@ def map_httpx_error(exc: httpx.HTTPError) -> CopilotError:
     return TransportError(text)
 
 
+def _seconds(value: float) -> float | None:
+    """httpx's spelling of a timeout: None for "no timeout" (our math.inf)."""
+    return None if math.isinf(value) else value
+
+
 class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
     """Refuse every Set-Cookie: cookies are sent explicitly, to the GitHub host only."""
 
@@ -182,10 +187,10 @@ class HTTPXTransport:
         self._clients = [
             httpx.AsyncClient(
                 timeout=httpx.Timeout(
-                    connect=timeouts.connect,
-                    read=timeouts.first_byte,
-                    write=timeouts.write,
-                    pool=None if math.isinf(timeouts.pool) else timeouts.pool,
+                    connect=_seconds(timeouts.connect),
+                    read=_seconds(timeouts.first_byte),
+                    write=_seconds(timeouts.write),
+                    pool=_seconds(timeouts.pool),
                 ),
                 limits=httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard),
                 proxy=proxy,
@@ -201,10 +206,10 @@ class HTTPXTransport:
         ]
         self._busy = [0] * shards
         self._request_timeout = httpx.Timeout(
-            connect=timeouts.connect,
+            connect=_seconds(timeouts.connect),
             read=None,
-            write=timeouts.write,
-            pool=None if math.isinf(timeouts.pool) else timeouts.pool,
+            write=_seconds(timeouts.write),
+            pool=_seconds(timeouts.pool),
         ).as_dict()
 
     @classmethod

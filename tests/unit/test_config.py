@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from copilot_anyio import UsageError
 from copilot_anyio._config import (
     DEFAULT_API_URL,
     DEFAULT_GITHUB_API_URL,
@@ -99,15 +100,33 @@ class TestResolve:
         assert Hosts.resolve({ENV_API_URL: given}).api_url == expected
 
     @pytest.mark.parametrize(
-        "url", ["github.com", "ftp://github.com", "ws://127.0.0.1:1", "https:/github.com", "/x"]
+        "url",
+        [
+            "github.com",
+            "ftp://github.com",
+            "ws://127.0.0.1:1",
+            "https:/github.com",
+            "/x",
+            "",
+            "https://github.com?x=1",
+            "https://github.com/#top",
+            "https://git hub.com",
+            "https://github.com\r\nX: y",
+            "http://127.0.0.1:99999",
+        ],
     )
-    def test_non_http_url_refused(self, url: str) -> None:
-        with pytest.raises(ValueError, match="http"):
+    def test_bad_url_refused_naming_its_place(self, url: str) -> None:
+        with pytest.raises(UsageError, match=r"^github_url"):
             Hosts.resolve({}, github_url=url)
 
-    def test_non_http_env_refused(self) -> None:
-        with pytest.raises(ValueError, match="http"):
+    def test_non_http_env_refused_naming_the_variable(self) -> None:
+        with pytest.raises(UsageError, match=ENV_API_URL):
             Hosts.resolve({ENV_API_URL: "api.githubcopilot.com"})
+
+    @pytest.mark.parametrize("value", [42, b"https://github.com"])
+    def test_a_url_that_is_not_a_string_is_a_usage_error(self, value: object) -> None:
+        with pytest.raises(UsageError, match="api_url"):
+            Hosts.resolve({}, api_url=value)  # type: ignore[arg-type]
 
     def test_http_allowed(self) -> None:
         assert Hosts.resolve({}, github_url=LOCAL).github_url == LOCAL
@@ -130,3 +149,29 @@ class TestNetworkSettings:
     def test_frozen(self) -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             Timeouts().idle = 1.0  # type: ignore[misc]
+
+
+class TestSettingsAreChecked:
+    @pytest.mark.parametrize("name", ["connect", "first_byte", "idle", "write", "pool"])
+    @pytest.mark.parametrize("value", [0, -1, math.nan, "5", None, True])
+    def test_bad_timeouts_name_the_field(self, name: str, value: object) -> None:
+        with pytest.raises(UsageError, match=f"Timeouts.{name}"):
+            Timeouts(**{name: value})  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("name", ["connect", "first_byte", "idle", "write", "pool"])
+    def test_infinity_turns_a_timeout_off(self, name: str) -> None:
+        assert math.isinf(getattr(Timeouts(**{name: math.inf}), name))
+
+    @pytest.mark.parametrize("value", [0, -3, 1.5, "10", None, True])
+    def test_nonsense_concurrency_is_refused(self, value: object) -> None:
+        # max_concurrent_requests=0 would make every request wait forever.
+        with pytest.raises(UsageError, match=r"Limits\.max_concurrent_requests"):
+            Limits(max_concurrent_requests=value)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("value", [-1, 0.5, "16"])
+    def test_bad_stream_buffer_is_refused(self, value: object) -> None:
+        with pytest.raises(UsageError, match=r"Limits\.stream_buffer"):
+            Limits(stream_buffer=value)  # type: ignore[arg-type]
+
+    def test_an_unbuffered_stream_is_allowed(self) -> None:
+        assert Limits(stream_buffer=0).stream_buffer == 0

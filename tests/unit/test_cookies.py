@@ -216,3 +216,24 @@ def test_cookies_a_header_cannot_carry_are_refused_without_their_value(
         require_session(cookies)
     for value in cookies.values():
         assert value not in str(info.value)
+
+
+class TestCookiesAreOneCookieEach:
+    @pytest.mark.parametrize("value", ["abc; admin=1", "secret;", "x;y=z"])
+    def test_a_semicolon_in_a_value_cannot_add_a_cookie(self, value: str) -> None:
+        with pytest.raises(CredentialsError, match="'user_session'") as info:
+            require_session({"user_session": value})
+        assert value not in str(info.value)
+
+    @pytest.mark.parametrize("value", [None, 42, b"bytes", ["x"]])
+    def test_a_value_that_is_not_a_string_is_a_credentials_error(self, value: object) -> None:
+        with pytest.raises(CredentialsError, match="string value"):
+            require_session({"user_session": value})
+
+    @pytest.mark.parametrize("name", ["a=b", "a b", "a;b", "", "a,b", 7, "é"])
+    def test_a_name_that_is_not_a_token_is_refused(self, name: object) -> None:
+        with pytest.raises(CredentialsError, match="cookie name"):
+            require_session({"user_session": "s", name: "v"})
+
+    def test_real_cookie_names_pass(self) -> None:
+        require_session({"user_session": "abc", "_gh_sess": "x%2Fy", "__Host-user_session": "z"})

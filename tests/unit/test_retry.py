@@ -9,9 +9,11 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import math
+from typing import Any
 
 import pytest
 
+from copilot_anyio import UsageError
 from copilot_anyio._errors import (
     APIStatusError,
     AuthenticationError,
@@ -556,3 +558,23 @@ class TestBackoffDelay:
     def test_attempts_count_from_one(self, attempt: int) -> None:
         with pytest.raises(ValueError, match="attempt"):
             backoff_delay(attempt, base=0.5, cap=8.0, jitter=0.5)
+
+
+class TestPolicyIsChecked:
+    @pytest.mark.parametrize(
+        ("options", "place"),
+        [
+            ({"max_retries": -1}, "max_retries"),
+            ({"max_retries": 1.5}, "max_retries"),
+            ({"backoff_base": 0}, "backoff_base"),
+            ({"backoff_base": math.nan}, "backoff_base"),
+            ({"backoff_cap": -1.0}, "backoff_cap"),
+            ({"backoff_base": 4.0, "backoff_cap": 1.0}, "backoff_cap"),
+            ({"max_retry_after": -5}, "max_retry_after"),
+        ],
+    )
+    def test_nonsense_is_refused_naming_the_field(
+        self, options: dict[str, Any], place: str
+    ) -> None:
+        with pytest.raises(UsageError, match=f"RetryPolicy.{place}"):
+            RetryPolicy(**options)
