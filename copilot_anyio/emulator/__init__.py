@@ -24,6 +24,8 @@ Theory of operation:
   client's, so the client's SSE decoder is tested against an independent writer.
 * **Observation**: :class:`Stats` counts requests, tokens, streams (completed / aborted, so a
   test can prove a cancelled stream's socket closed) and keeps a request log.
+* **State**: the route handlers share one :class:`EmulatorState` (``emu.state``: issued tokens,
+  threads, device grants, fault queues, live streams) and never see the :class:`Emulator`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from ._replies import reply_deltas as reply_deltas
 from ._replies import reply_for as reply_for
 from ._routes import ROUTES as ROUTES
 from ._server import serve_emulator as serve_emulator
+from ._state import EmulatorState as EmulatorState
 from ._state import RecordedRequest as RecordedRequest
 from ._state import Stats as Stats
 from ._state import StoredMessage as StoredMessage
@@ -45,6 +48,7 @@ __all__ = [
     "ROUTES",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorState",
     "Fault",
     "RecordedRequest",
     "Stats",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
-from typing import TYPE_CHECKING
 
 import anyio
 from starlette.applications import Starlette
@@ -14,12 +13,11 @@ from starlette.routing import Route
 
 from ._config import GITHUB_COOKIE_NAMES
 from ._http import Ctx, fault_response
+from ._ide import IDE_HANDLERS
 from ._routes import GITHUB_COM_ROUTES, ROUTE_TABLE, TOKEN_ROUTES
-from ._state import RecordedRequest
+from ._state import EmulatorState, RecordedRequest
+from ._web import WEB_HANDLERS
 from ._writer import PlannedBody
-
-if TYPE_CHECKING:
-    from ._emulator import Emulator
 
 Handler = Callable[[Ctx], Awaitable[Response]]
 
@@ -41,12 +39,12 @@ def _headers(request: Request) -> dict[str, str]:
 
 
 def _endpoint(
-    emu: Emulator, route: str, handler: Handler
+    state: EmulatorState, route: str, handler: Handler
 ) -> Callable[[Request], Awaitable[Response]]:
     is_token_route = route in TOKEN_ROUTES
 
     async def endpoint(request: Request) -> Response:
-        stats = emu.stats
+        stats = state.stats
         body = await request.body()
         headers = _headers(request)
         record = RecordedRequest(
@@ -61,7 +59,7 @@ def _endpoint(
         stats.last_request_headers[route] = headers
         if route not in GITHUB_COM_ROUTES and _carries_github_cookie(headers.get("cookie", "")):
             stats.cookie_leaks += 1
-        fault = emu._faults.pop(route)
+        fault = state.faults.pop(route)
         record.fault = fault
         if is_token_route:
             stats.token_requests_in_flight += 1
@@ -69,14 +67,14 @@ def _endpoint(
                 stats.max_token_requests_in_flight, stats.token_requests_in_flight
             )
         try:
-            if is_token_route and emu.config.token_delay > 0:
-                await anyio.sleep(emu.config.token_delay)
+            if is_token_route and state.config.token_delay > 0:
+                await anyio.sleep(state.config.token_delay)
             if fault is not None and fault.kind == "delay":
                 await anyio.sleep(fault.seconds)
             if fault is not None and fault.is_status:
                 response = fault_response(request, fault)
             else:
-                response = await handler(Ctx(emu, request, route, body, record, fault))
+                response = await handler(Ctx(state, request, route, body, record, fault))
         finally:
             if is_token_route:
                 stats.token_requests_in_flight -= 1
@@ -89,14 +87,12 @@ def _endpoint(
     return endpoint
 
 
-def build_app(emu: Emulator) -> Starlette:
-    from ._ide import IDE_HANDLERS
-    from ._web import WEB_HANDLERS
-
+def build_app(state: EmulatorState) -> Starlette:
+    """The Starlette app serving every route of :data:`ROUTE_TABLE` over ``state``."""
     handlers: dict[str, Handler] = {**WEB_HANDLERS, **IDE_HANDLERS}
     routes = []
     for name, (method, path) in ROUTE_TABLE.items():
         routes.append(
-            Route(path, _endpoint(emu, name, handlers[name]), methods=[method], name=name)
+            Route(path, _endpoint(state, name, handlers[name]), methods=[method], name=name)
         )
     return Starlette(routes=routes)

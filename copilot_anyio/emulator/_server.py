@@ -141,7 +141,7 @@ async def serve_emulator(
                 # (its own cause, context and, for a group, its shape).
                 user_exc = exc
             finally:
-                emu._cancel_streams()
+                emu.state.streams.cancel_all()
                 shutdown.set()
                 with anyio.CancelScope(shield=True):
                     with anyio.move_on_after(_SHUTDOWN_GRACE):

@@ -256,6 +256,39 @@ async def test_copilot_token_rejections() -> None:
     assert emu.stats.last_request("copilot.token").account == "octocat"
 
 
+async def test_the_state_api_shows_what_the_handlers_did() -> None:
+    with anyio.fail_after(10):
+        emu = Emulator(EmulatorConfig(accounts={FAKE_USER_TOKEN: "octocat"}))
+        replacement = EmulatorConfig(accounts={FAKE_USER_TOKEN: "hubot"})
+        async with (
+            serve_emulator(emulator=emu) as served,
+            httpx.AsyncClient(base_url=served.base_url) as client,
+        ):
+            assert emu.state.base_url == emu.base_url != ""
+            headers = await copilot_headers(client)
+            copilot_token = headers["Authorization"].removeprefix("Bearer ")
+            enabled = await client.post(
+                "/models/claude-sonnet-4.5/policy", headers=headers, json={"state": "enabled"}
+            )
+            emu.config = replacement  # handlers read the state's config on every request
+            renamed = await client.get(
+                "/copilot_internal/v2/token", headers={"Authorization": f"token {FAKE_USER_TOKEN}"}
+            )
+    assert enabled.status_code == 200
+    issued = emu.state.lookup(copilot_token, "copilot")
+    assert issued is not None
+    assert issued.account == "octocat"
+    assert issued.integration_id == "vscode-chat"
+    assert emu.state.lookup(copilot_token, "web") is None
+    assert emu.state.policy_enabled("octocat", "claude-sonnet-4.5")
+    assert not emu.state.policy_enabled("hubot", "claude-sonnet-4.5")
+    assert emu.state.config is replacement
+    assert emu.state.stats is emu.stats
+    assert renamed.status_code == 200
+    assert emu.stats.last_request("copilot.token").account == "hubot"
+    assert emu.accounts_seen() == {"octocat", "hubot"}
+
+
 async def test_malformed_user_token_is_not_an_account() -> None:
     with anyio.fail_after(10):
         async with serve_emulator() as emu, httpx.AsyncClient(base_url=emu.base_url) as client:

@@ -9,6 +9,7 @@ import copilot_anyio.emulator as emulator
 CONTRACT = {
     "Emulator",
     "EmulatorConfig",
+    "EmulatorState",
     "Fault",
     "ROUTES",
     "Stats",
