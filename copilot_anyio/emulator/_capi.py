@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import struct
@@ -171,6 +172,8 @@ async def models(ctx: Ctx) -> Response:
         ):
             entry = {**entry, "policy": {**entry["policy"], "state": "enabled"}}
         data.append(entry)
+    if ctx.fault is not None and ctx.fault.kind == "extra_model":
+        data.append(json.loads(ctx.fault.payload))
     return ctx.json({"data": data, "object": "list"}, headers=request_ids(ctx.request))
 
 

@@ -26,9 +26,11 @@ DEFAULT_INTEGRATION_IDS: frozenset[str] = frozenset(
 def default_models() -> list[dict[str, Any]]:
     """The default ``/models`` catalogue (protocol.md §3.6).
 
-    One entry of each kind a client must handle: a default chat model, a dated duplicate, a model
-    gated by policy, a responses-only model, a model listing ``ws:/responses`` and an unknown future
-    endpoint, an embeddings model, and one malformed entry that a client must skip.
+    One well-formed entry of each kind a client must handle: a default chat model, a model
+    without ``supported_endpoints``, a dated duplicate, a model gated by policy, two
+    Responses-only models (one also listing ``ws:/responses``), a model listing ``ws:/responses``
+    and an unknown future endpoint, and an embeddings model. A malformed entry is a fault a test
+    scripts (:meth:`Fault.malformed_model`), never part of what a plain listing shows.
     """
 
     def chat(
@@ -108,6 +110,13 @@ def default_models() -> list[dict[str, Any]]:
             premium=True,
         ),
         chat(
+            "gpt-5.4",
+            vendor="OpenAI",
+            version="gpt-5.4",
+            endpoints=["/responses", "ws:/responses"],
+            premium=True,
+        ),
+        chat(
             "gpt-5-mini",
             vendor="Azure OpenAI",
             version="gpt-5-mini",
@@ -132,8 +141,6 @@ def default_models() -> list[dict[str, Any]]:
                 "supports": {"dimensions": True},
             },
         },
-        # Malformed on purpose: a client must skip it, not fail the whole catalogue.
-        {"id": 42, "name": None, "capabilities": "not-an-object", "supported_endpoints": "nope"},
     ]
 
 

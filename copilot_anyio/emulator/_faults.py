@@ -1,6 +1,6 @@
 """Scripted faults: what the next request(s) to a route get instead of, or on top of, the reply.
 
-A :class:`Fault` is plain data; the app interprets it. Three families:
+A :class:`Fault` is plain data; the app interprets it. Four families:
 
 * **status** faults replace the response (``status``, ``rate_limited``, ``quota_exceeded``,
   ``token_expired``, ``forbidden``, ``server_error``, ``unavailable``); no authentication or
@@ -10,7 +10,9 @@ A :class:`Fault` is plain data; the app interprets it. Three families:
   ``finish_error``, ``midstream_error``, ``malformed_json``, ``oversized_event``, ``trickle``).
   ``after_chunks`` counts content events (text deltas) written before the fault strikes. On a
   non-streaming (JSON) reply only ``stall``, ``drop`` and ``trickle`` apply: the body is written in
-  two halves and the fault strikes after the first.
+  two halves and the fault strikes after the first;
+* **content** faults change what one JSON reply says (``malformed_model`` on ``models``,
+  ``token_envelope`` on ``copilot.token``); scripted on another route they change nothing.
 """
 
 from __future__ import annotations
@@ -31,11 +33,24 @@ FaultKind = Literal[
     "oversized_event",
     "trickle",
     "linger",
+    "extra_model",
+    "token_envelope",
 ]
 
 STATUS_KINDS: frozenset[str] = frozenset({"status"})
-#: Faults that shape a streamed body (every kind but the two that act before it starts).
-STREAM_KINDS: frozenset[str] = frozenset(get_args(FaultKind)) - {"status", "delay"}
+#: Faults that change what a JSON reply says.
+CONTENT_KINDS: frozenset[str] = frozenset({"extra_model", "token_envelope"})
+#: Faults that shape a streamed body (every kind but those acting before it starts or on what
+#: a JSON reply says).
+STREAM_KINDS: frozenset[str] = frozenset(get_args(FaultKind)) - {"status", "delay"} - CONTENT_KINDS
+
+#: The entry :meth:`Fault.malformed_model` adds by default: every field the wrong type.
+MALFORMED_MODEL: dict[str, object] = {
+    "id": 42,
+    "name": None,
+    "capabilities": "not-an-object",
+    "supported_endpoints": "nope",
+}
 
 _TEXT = "text/plain; charset=utf-8"
 
@@ -59,6 +74,10 @@ class Fault:
     keepalive: float | None = None
     size: int = 0
     message: str = field(default="upstream error")
+    payload: str = ""
+    """JSON text a content fault puts into the reply."""
+    omit: tuple[str, ...] = ()
+    """Fields a content fault removes from the reply."""
 
     # -- status faults -----------------------------------------------------------------------
     @classmethod
@@ -227,6 +246,25 @@ class Fault:
     def trickle(cls) -> Fault:
         """Write the body one byte per write (honouring ``pacing``)."""
         return cls(kind="trickle")
+
+    # -- content faults ----------------------------------------------------------------------
+    @classmethod
+    def malformed_model(cls, entry: object = None) -> Fault:
+        """``/models`` lists one more entry, malformed: ``entry`` (any JSON value), by default
+        ``{"id": 42, "name": null, "capabilities": "not-an-object", "supported_endpoints":
+        "nope"}``. A client must skip it and keep the rest (protocol.md §3.6)."""
+        return cls(
+            kind="extra_model",
+            payload=json.dumps(MALFORMED_MODEL if entry is None else entry),
+        )
+
+    @classmethod
+    def token_envelope(cls, *, omit: tuple[str, ...] = (), **fields: object) -> Fault:
+        """The next Copilot token envelope carries ``fields`` (replacing or adding keys) and
+        lacks the keys in ``omit``: bogus lifetimes such as ``expires_at`` in milliseconds or
+        as a string, ``refresh_in=0`` or ``-60``, ``refresh_in`` beyond ``expires_at``, or no
+        ``refresh_in`` at all. The token itself stays valid for the configured time."""
+        return cls(kind="token_envelope", payload=json.dumps(fields), omit=tuple(omit))
 
     def __post_init__(self) -> None:
         if self.after_chunks is not None and self.after_chunks < 0:

@@ -4,6 +4,7 @@ user/quota endpoint (protocol.md §3.1–§3.3, §5.3)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -172,37 +173,41 @@ async def copilot_token(ctx: Ctx) -> Response:
     )
     state.stats.copilot_tokens_issued += 1
     reset = int(now) + 30 * 86400
-    return ctx.json(
-        {
-            "token": token.value,
-            "expires_at": expires_at,
-            "refresh_in": config.copilot_refresh_in,
-            "sku": config.copilot_sku,
-            "individual": True,
-            "chat_enabled": True,
-            "code_quote_enabled": True,
-            "copilotignore_enabled": False,
-            "public_suggestions": "disabled",
-            "telemetry": "disabled",
-            "annotations_enabled": True,
-            "prompt_8k": True,
-            "enterprise_list": None,
-            "organization_list": [],
-            "can_signup_for_limited": False,
-            "endpoints": {
-                "api": api,
-                "origin-tracker": api,
-                "proxy": api,
-                "telemetry": api,
-            },
-            "limited_user_quotas": {
-                "chat": config.quotas.get("chat", 50),
-                "completions": config.quotas.get("completions", 2000),
-            },
-            "limited_user_reset_date": reset,
-            "tracking_id": secrets.token_hex(16),
-        }
-    )
+    envelope: dict[str, Any] = {
+        "token": token.value,
+        "expires_at": expires_at,
+        "refresh_in": config.copilot_refresh_in,
+        "sku": config.copilot_sku,
+        "individual": True,
+        "chat_enabled": True,
+        "code_quote_enabled": True,
+        "copilotignore_enabled": False,
+        "public_suggestions": "disabled",
+        "telemetry": "disabled",
+        "annotations_enabled": True,
+        "prompt_8k": True,
+        "enterprise_list": None,
+        "organization_list": [],
+        "can_signup_for_limited": False,
+        "endpoints": {
+            "api": api,
+            "origin-tracker": api,
+            "proxy": api,
+            "telemetry": api,
+        },
+        "limited_user_quotas": {
+            "chat": config.quotas.get("chat", 50),
+            "completions": config.quotas.get("completions", 2000),
+        },
+        "limited_user_reset_date": reset,
+        "tracking_id": secrets.token_hex(16),
+    }
+    fault = ctx.fault
+    if fault is not None and fault.kind == "token_envelope":
+        envelope.update(json.loads(fault.payload))
+        for name in fault.omit:
+            envelope.pop(name, None)
+    return ctx.json(envelope)
 
 
 def reset_date() -> str:

@@ -85,6 +85,9 @@ class Stats:
     """Client went away, connection dropped, or server shut down before the end."""
     bytes_sent: int
     """Response body bytes written, streamed or not (headers excluded)."""
+    client_disconnects: int
+    """Requests whose client went away before sending its whole body (they are not answered,
+    not logged in ``request_log`` and not counted in ``requests``)."""
     usage: Counter[str]
     """Per-account count of chat messages / completions / responses served."""
     cookie_leaks: int
@@ -109,6 +112,7 @@ class Stats:
         self.streams_completed = 0
         self.streams_aborted = 0
         self.bytes_sent = 0
+        self.client_disconnects = 0
         self.usage = Counter()
         self.cookie_leaks = 0
         self.last_request_headers = {}
@@ -349,6 +353,7 @@ class EmulatorState:
         responses: ``/responses`` replies by id, for ``previous_response_id``.
         policies: ``(account, model id)`` pairs whose model policy the account enabled.
         streams: Bodies being written (:class:`StreamRegistry`).
+        stopping: Set while the server shuts down: requests still arriving get 503.
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
@@ -362,12 +367,35 @@ class EmulatorState:
         self.responses: dict[str, StoredResponse] = {}
         self.policies: set[tuple[str, str]] = set()
         self.streams = StreamRegistry(self.stats)
+        self.stopping = False
+        self._handlers: set[anyio.CancelScope] = set()
 
     def __repr__(self) -> str:
         return (
             f"<EmulatorState base_url={self.base_url!r} tokens={len(self.tokens)} "
             f"threads={len(self.threads)}>"
         )
+
+    # -- serving ---------------------------------------------------------------------------
+    def track_handler(self, scope: anyio.CancelScope) -> None:
+        """Cancel ``scope`` (a request being handled) when the server stops, until
+        :meth:`untrack_handler`."""
+        self._handlers.add(scope)
+
+    def untrack_handler(self, scope: anyio.CancelScope) -> None:
+        self._handlers.discard(scope)
+
+    def stop(self) -> None:
+        """The server is stopping: cancel every request still being handled and every body
+        still being written, and answer later requests with 503.
+
+        Ending them here, before the server's grace period runs out, lets every connection close
+        on its own instead of being cancelled by the server.
+        """
+        self.stopping = True
+        for scope in list(self._handlers):
+            scope.cancel()
+        self.streams.cancel_all()
 
     # -- tokens and accounts ---------------------------------------------------------------
     def issue(

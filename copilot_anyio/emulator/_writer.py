@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import anyio
@@ -11,6 +12,8 @@ from starlette.types import Message, Receive, Scope, Send
 from ._config import EmulatorConfig
 from ._framing import Plan, encode, encode_comment, rechunk
 from ._state import StreamRegistry
+
+_log = logging.getLogger("copilot_anyio.emulator")
 
 
 class PlannedBody(Response):
@@ -47,6 +50,7 @@ class PlannedBody(Response):
         self.background = None
         self.init_headers(headers)
         self._ending = False
+        self._written = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         streams = self._streams
@@ -71,6 +75,7 @@ class PlannedBody(Response):
             # one must not cancel the (finished) write.
             if message["type"] == "http.disconnect":
                 if not self._ending:
+                    _log.debug("the client left during a body (%d bytes written)", self._written)
                     scope.cancel()
                 return
 
@@ -87,6 +92,7 @@ class PlannedBody(Response):
                 first = False
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
                 self._stats.bytes_sent += len(piece)
+                self._written += len(piece)
         ending = self.plan.ending
         if ending == "close":
             self._ending = True
@@ -105,5 +111,6 @@ class PlannedBody(Response):
                 comment = encode_comment("keep-alive", self._separator)
                 await send({"type": "http.response.body", "body": comment, "more_body": True})
                 self._stats.bytes_sent += len(comment)
+                self._written += len(comment)
         # "drop": return with the body unfinished; Hypercorn then closes the connection.
         return False

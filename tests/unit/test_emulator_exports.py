@@ -36,6 +36,8 @@ FAULT_CONSTRUCTORS = {
     "trickle",
     "delay",
     "linger",
+    "malformed_model",
+    "token_envelope",
 }
 
 ROUTE_NAMES = {
@@ -88,10 +90,12 @@ def test_config_defaults_from_the_contract() -> None:
 
 def test_serve_emulator_signature() -> None:
     params = inspect.signature(emulator.serve_emulator).parameters
-    assert list(params) == ["config", "emulator", "host", "port"]
+    assert list(params) == ["config", "emulator", "host", "port", "backlog"]
     assert params["host"].default == "127.0.0.1"
     assert params["port"].default == 0
     assert params["emulator"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["backlog"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["backlog"].default >= 4096
 
 
 def test_stats_fields() -> None:
@@ -108,6 +112,7 @@ def test_stats_fields() -> None:
         "bytes_sent",
         "usage",
         "cookie_leaks",
+        "client_disconnects",
         "last_request_headers",
         "request_log",
     ):
