@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from ._faults import SUNSET_BODY, usage_window_header, window_reset
 from ._github import reset_date, snapshot
 from ._http import Ctx, request_ids, text_error
 from ._state import IssuedToken
@@ -25,6 +26,13 @@ _EDITOR_VERSION = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*/[0-9A-Za-z][0-9A-Za-z.+_
 def capi_auth(ctx: Ctx) -> IssuedToken | Response:
     """Bearer Copilot token plus the IDE headers (protocol.md §3.4, §5.2)."""
     state, request = ctx.state, ctx.request
+    config = state.config
+    if (ctx.header("x-github-api-version") or "") in config.sunset_api_versions or any(
+        (ctx.header(name) or "") in config.sunset_editor_versions
+        for name in ("editor-version", "editor-plugin-version")
+    ):
+        # The version check comes first: CAPI refused every call of a sunset client.
+        return text_error(request, 466, SUNSET_BODY)
     scheme, _, value = (ctx.header("authorization") or "").partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
@@ -38,6 +46,12 @@ def capi_auth(ctx: Ctx) -> IssuedToken | Response:
         return text_error(request, 401, "unauthorized: invalid token")
     if token.expires_at <= time.time():
         return text_error(request, 401, "unauthorized: token expired")
+    if (
+        config.enforce_api_host
+        and token.api_host is not None
+        and (ctx.header("host") or "").lower() != token.api_host.lower()
+    ):
+        return text_error(request, 421, "Misdirected Request")
     integration = ctx.header("copilot-integration-id")
     if not integration:
         return text_error(
@@ -148,6 +162,13 @@ def capi_headers(ctx: Ctx, account: str) -> dict[str, str]:
                     "rst": reset_date() + "T00:00:00Z",
                 }
             )
+    now = time.time()
+    for window, value in ctx.config.usage_windows.items():
+        headers[f"x-usage-ratelimit-{window}"] = (
+            value
+            if isinstance(value, str)
+            else usage_window_header(value, window_reset(window, now))
+        )
     return headers
 
 

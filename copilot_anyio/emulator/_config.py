@@ -181,6 +181,16 @@ class EmulatorConfig:
     check_integration_id_pairing: bool = True
     """A CAPI call naming another ``Copilot-Integration-Id`` than the exchange did gets the HMAC 401
     (only when the exchange sent one)."""
+    sunset_api_versions: frozenset[str] = frozenset()
+    """``X-GitHub-Api-Version`` values CAPI no longer serves: such calls get **466** with the
+    sunset body of protocol.md §10.1."""
+    sunset_editor_versions: frozenset[str] = frozenset()
+    """``Editor-Version`` or ``Editor-Plugin-Version`` values (``"copilot-chat/0.37.4"``) that get
+    the same 466."""
+    enforce_api_host: bool = False
+    """CAPI answers **421** ``Misdirected Request`` when a Copilot token is used on a host other
+    than the ``endpoints.api`` it was issued with (protocol.md §10.8); the request's ``Host``
+    header decides, so ``localhost`` and ``127.0.0.1`` are two hosts of one emulator."""
 
     # -- framing ---------------------------------------------------------------------------
     chunk_size: int | None = None
@@ -245,6 +255,11 @@ class EmulatorConfig:
     embedding_dimensions: int = 16
     quota_headers: bool = True
     """Send ``x-quota-snapshot-*`` headers on chat replies."""
+    usage_windows: dict[str, float | str] = field(default_factory=dict)
+    """Short-window headers on chat replies (protocol.md §10.3): window (``"session"``,
+    ``"weekly"``) → percent remaining, sent as ``x-usage-ratelimit-<window>:
+    ent=0&ov=0.0&ovPerm=false&rem=<percent>&rst=<next reset, URL-encoded>``, or a string sent
+    verbatim (malformed values too). Empty (the default): no such headers, as below 50 % use."""
 
     def __post_init__(self) -> None:
         if self.line_separator not in ("\n", "\n\n", "\r\n"):

@@ -170,6 +170,7 @@ async def copilot_token(ctx: Ctx) -> Response:
         account,
         expires_at - now if valid_for is None else valid_for,
         ctx.header("copilot-integration-id"),
+        proxy_host,
     )
     state.stats.copilot_tokens_issued += 1
     reset = int(now) + 30 * 86400

@@ -152,6 +152,8 @@ class IssuedToken:
     expires_at: float
     """Unix seconds; ``math.inf`` for user tokens."""
     integration_id: str | None = None
+    api_host: str | None = None
+    """Host (``host:port``) of the ``endpoints.api`` a Copilot token was issued with."""
 
 
 def make_web_token() -> str:
@@ -405,9 +407,10 @@ class EmulatorState:
         account: str,
         ttl: float,
         integration_id: str | None = None,
+        api_host: str | None = None,
     ) -> IssuedToken:
         """Record a token valid for ``ttl`` seconds from now and return it."""
-        token = IssuedToken(value, kind, account, time.time() + ttl, integration_id)
+        token = IssuedToken(value, kind, account, time.time() + ttl, integration_id, api_host)
         self.tokens[value] = token
         return token
 

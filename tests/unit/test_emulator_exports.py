@@ -16,6 +16,7 @@ CONTRACT = {
     "reply_deltas",
     "reply_for",
     "serve_emulator",
+    "write_editor_credentials",
 }
 
 FAULT_CONSTRUCTORS = {
@@ -38,6 +39,11 @@ FAULT_CONSTRUCTORS = {
     "linger",
     "malformed_model",
     "token_envelope",
+    "api_version_unsupported",
+    "misdirected",
+    "session_rate_limited",
+    "weekly_rate_limited",
+    "not_a_copilot_token",
 }
 
 ROUTE_NAMES = {
