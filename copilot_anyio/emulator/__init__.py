@@ -24,6 +24,10 @@ Theory of operation:
   client's, so the client's SSE decoder is tested against an independent writer.
 * **Observation**: :class:`Stats` counts requests, tokens, streams (completed / aborted, so a
   test can prove a cancelled stream's socket closed) and keeps a request log.
+* **Credential files**: :func:`write_editor_credentials` writes the ``apps.json`` /
+  ``hosts.json`` an editor plugin leaves, holding a token the emulator accepts.
+* **State**: the route handlers share one :class:`EmulatorState` (``emu.state``: issued tokens,
+  threads, device grants, fault queues, live streams) and never see the :class:`Emulator`.
 """
 
 from __future__ import annotations
@@ -32,19 +36,24 @@ from ._config import EmulatorConfig as EmulatorConfig
 from ._config import default_models as default_models
 from ._emulator import Emulator as Emulator
 from ._faults import Fault as Fault
+from ._fixtures import COPILOT_CLIENT_ID as COPILOT_CLIENT_ID
+from ._fixtures import write_editor_credentials as write_editor_credentials
 from ._replies import reply_deltas as reply_deltas
 from ._replies import reply_for as reply_for
 from ._routes import ROUTES as ROUTES
 from ._server import serve_emulator as serve_emulator
+from ._state import EmulatorState as EmulatorState
 from ._state import RecordedRequest as RecordedRequest
 from ._state import Stats as Stats
 from ._state import StoredMessage as StoredMessage
 from ._state import StoredThread as StoredThread
 
 __all__ = [
+    "COPILOT_CLIENT_ID",
     "ROUTES",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorState",
     "Fault",
     "RecordedRequest",
     "Stats",
@@ -54,4 +63,5 @@ __all__ = [
     "reply_deltas",
     "reply_for",
     "serve_emulator",
+    "write_editor_credentials",
 ]

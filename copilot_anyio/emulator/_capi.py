@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 import struct
@@ -13,6 +14,7 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from ._faults import SUNSET_BODY, usage_window_header, window_reset
 from ._github import reset_date, snapshot
 from ._http import Ctx, request_ids, text_error
 from ._state import IssuedToken
@@ -23,37 +25,50 @@ _EDITOR_VERSION = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*/[0-9A-Za-z][0-9A-Za-z.+_
 
 def capi_auth(ctx: Ctx) -> IssuedToken | Response:
     """Bearer Copilot token plus the IDE headers (protocol.md §3.4, §5.2)."""
-    emu, request = ctx.emu, ctx.request
+    state, request = ctx.state, ctx.request
+    config = state.config
+    if (ctx.header("x-github-api-version") or "") in config.sunset_api_versions or any(
+        (ctx.header(name) or "") in config.sunset_editor_versions
+        for name in ("editor-version", "editor-plugin-version")
+    ):
+        # The version check comes first: CAPI refused every call of a sunset client.
+        return text_error(request, 466, SUNSET_BODY)
     scheme, _, value = (ctx.header("authorization") or "").partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
         return text_error(request, 401, "unauthorized: authorization header is missing")
-    token = emu._lookup(value, "copilot")
-    if token is None and emu.config.accept_user_token_on_capi:
-        account = emu._account_for_user_token(value)
+    token = state.lookup(value, "copilot")
+    if token is None and state.config.accept_user_token_on_capi:
+        account = state.account_for_user_token(value)
         if account is not None:
             token = IssuedToken(value, "user", account, math.inf)
     if token is None:
         return text_error(request, 401, "unauthorized: invalid token")
     if token.expires_at <= time.time():
         return text_error(request, 401, "unauthorized: token expired")
+    if (
+        config.enforce_api_host
+        and token.api_host is not None
+        and (ctx.header("host") or "").lower() != token.api_host.lower()
+    ):
+        return text_error(request, 421, "Misdirected Request")
     integration = ctx.header("copilot-integration-id")
     if not integration:
         return text_error(
             request, 400, "bad request: missing required Copilot-Integration-Id header"
         )
-    if integration not in emu.config.integration_ids:
+    if integration not in state.config.integration_ids:
         return text_error(request, 400, "bad request: unknown Copilot-Integration-Id")
     editor = ctx.header("editor-version")
     if not editor:
         return text_error(request, 400, "bad request: missing Editor-Version header for IDE auth")
-    names = emu.config.editor_names
+    names = state.config.editor_names
     if not _EDITOR_VERSION.match(editor) or (
         names is not None and editor.split("/")[0] not in names
     ):
         return text_error(request, 400, "bad request: unknown Editor-Version header for IDE auth")
     if (
-        emu.config.check_integration_id_pairing
+        state.config.check_integration_id_pairing
         and token.integration_id is not None
         and token.integration_id != integration
     ):
@@ -104,14 +119,14 @@ def resolve_model(
     ctx: Ctx, model_id: Any, endpoint: str, account: str
 ) -> dict[str, Any] | Response:
     """The catalogue entry for ``model_id`` usable on ``endpoint``, or the 400 CAPI sends."""
-    entry = ctx.emu._model(model_id)
+    entry = ctx.state.model(model_id)
     if entry is None or not isinstance(entry.get("capabilities"), dict):
         return _model_not_supported(ctx)
     policy = entry.get("policy")
     if (
         isinstance(policy, dict)
         and policy.get("state") != "enabled"
-        and (account, model_id) not in ctx.emu._policies
+        and not ctx.state.policy_enabled(account, model_id)
     ):
         return _model_not_supported(ctx)
     kind = entry["capabilities"].get("type")
@@ -135,7 +150,7 @@ def resolve_model(
 
 def capi_headers(ctx: Ctx, account: str) -> dict[str, str]:
     headers = request_ids(ctx.request)
-    if ctx.emu.config.quota_headers:
+    if ctx.config.quota_headers:
         for quota_id in ("chat", "premium_interactions"):
             snap = snapshot(ctx, quota_id, account)
             headers[f"x-quota-snapshot-{quota_id}"] = urlencode(
@@ -147,6 +162,13 @@ def capi_headers(ctx: Ctx, account: str) -> dict[str, str]:
                     "rst": reset_date() + "T00:00:00Z",
                 }
             )
+    now = time.time()
+    for window, value in ctx.config.usage_windows.items():
+        headers[f"x-usage-ratelimit-{window}"] = (
+            value
+            if isinstance(value, str)
+            else usage_window_header(value, window_reset(window, now))
+        )
     return headers
 
 
@@ -165,13 +187,14 @@ async def models(ctx: Ctx) -> Response:
     if isinstance(token, Response):
         return token
     data: list[Any] = []
-    for entry in ctx.emu.config.models:
-        if (
-            isinstance(entry.get("policy"), dict)
-            and (token.account, entry.get("id")) in ctx.emu._policies
+    for entry in ctx.config.models:
+        if isinstance(entry.get("policy"), dict) and ctx.state.policy_enabled(
+            token.account, entry.get("id")
         ):
             entry = {**entry, "policy": {**entry["policy"], "state": "enabled"}}
         data.append(entry)
+    if ctx.fault is not None and ctx.fault.kind == "extra_model":
+        data.append(json.loads(ctx.fault.payload))
     return ctx.json({"data": data, "object": "list"}, headers=request_ids(ctx.request))
 
 
@@ -184,7 +207,7 @@ async def models_policy(ctx: Ctx) -> Response:
     if isinstance(token, Response):
         return token
     model_id = ctx.request.path_params["model_id"]
-    entry = ctx.emu._model(model_id)
+    entry = ctx.state.model(model_id)
     if entry is None:
         return text_error(
             ctx.request, 404, {"error": {"message": "model not found", "code": "model_not_found"}}
@@ -195,10 +218,7 @@ async def models_policy(ctx: Ctx) -> Response:
     state = body.get("state") if isinstance(body, dict) else None
     if state not in ("enabled", "disabled"):
         return bad_request(ctx, "state must be 'enabled' or 'disabled'")
-    if state == "enabled":
-        ctx.emu._policies.add((token.account, model_id))
-    else:
-        ctx.emu._policies.discard((token.account, model_id))
+    ctx.state.set_policy(token.account, model_id, enabled=state == "enabled")
     return ctx.json({"state": state}, headers=request_ids(ctx.request))
 
 
@@ -229,7 +249,7 @@ async def embeddings(ctx: Ctx) -> Response:
     if not isinstance(inputs, list) or not inputs or not all(isinstance(t, str) for t in inputs):
         return bad_request(ctx, "input must be a string or a non-empty array of strings")
     dims = body.get("dimensions")
-    dimensions = dims if isinstance(dims, int) and dims > 0 else ctx.emu.config.embedding_dimensions
+    dimensions = dims if isinstance(dims, int) and dims > 0 else ctx.config.embedding_dimensions
     tokens = sum(max(1, len(t) // 4) for t in inputs)
     return ctx.json(
         {

@@ -154,11 +154,11 @@ async def chat_completions(ctx: Ctx) -> Response:
         tool_calls = tool_calls_for(prompt, body.get("tools"))
     texts = [reply_for(prompt if i == 0 else f"{prompt} (choice {i})", turn=turn) for i in range(n)]
     prompt_chars = sum(len(text_of(m.get("content"))) for m in messages)
-    ctx.emu.stats.usage[token.account] += 1
+    ctx.state.stats.usage[token.account] += 1
     headers = capi_headers(ctx, token.account)
     completion_id = "chatcmpl-" + secrets.token_hex(12)
     created = int(time.time())
-    finish = "tool_calls" if tool_calls else ctx.emu.config.chat_finish_reason
+    finish = "tool_calls" if tool_calls else ctx.config.chat_finish_reason
 
     if body.get("stream") is not True:
         choices: list[dict[str, Any]] = []
@@ -202,7 +202,7 @@ async def chat_completions(ctx: Ctx) -> Response:
             headers=headers,
         )
 
-    config = ctx.emu.config
+    config = ctx.config
     events: list[Event] = []
 
     def chunk(choices: list[dict[str, Any]], *, with_model: bool = True, **extra: Any) -> str:
@@ -342,7 +342,7 @@ async def responses(ctx: Ctx) -> Response:
     turn = max(users, 1)
     previous = body.get("previous_response_id")
     if previous is not None:
-        stored = ctx.emu._responses.get(str(previous))
+        stored = ctx.state.responses.get(str(previous))
         if stored is None or stored.account != token.account:
             return text_error(
                 ctx.request,
@@ -360,8 +360,8 @@ async def responses(ctx: Ctx) -> Response:
     model_name = str(entry.get("version") or entry["id"])
     response_id = "resp_" + secrets.token_hex(12)
     item_id = "msg_" + secrets.token_hex(8)
-    ctx.emu._responses[response_id] = StoredResponse(response_id, token.account, turn)
-    ctx.emu.stats.usage[token.account] += 1
+    ctx.state.responses[response_id] = StoredResponse(response_id, token.account, turn)
+    ctx.state.stats.usage[token.account] += 1
     calls = tool_calls_for(prompt, body.get("tools"))
     text = reply_for(prompt, turn=turn)
     pieces = split_text(text)
@@ -411,7 +411,7 @@ async def responses(ctx: Ctx) -> Response:
     if body.get("stream") is not True:
         return ctx.json(response_obj("completed", output), headers=headers)
 
-    config = ctx.emu.config
+    config = ctx.config
     seq = 0
 
     def ev(kind: str, payload: dict[str, Any], role: EventKind = "preamble") -> Event:

@@ -26,9 +26,11 @@ DEFAULT_INTEGRATION_IDS: frozenset[str] = frozenset(
 def default_models() -> list[dict[str, Any]]:
     """The default ``/models`` catalogue (protocol.md §3.6).
 
-    One entry of each kind a client must handle: a default chat model, a dated duplicate, a model
-    gated by policy, a responses-only model, a model listing ``ws:/responses`` and an unknown future
-    endpoint, an embeddings model, and one malformed entry that a client must skip.
+    One well-formed entry of each kind a client must handle: a default chat model, a model
+    without ``supported_endpoints``, a dated duplicate, a model gated by policy, two
+    Responses-only models (one also listing ``ws:/responses``), a model listing ``ws:/responses``
+    and an unknown future endpoint, and an embeddings model. A malformed entry is a fault a test
+    scripts (:meth:`Fault.malformed_model`), never part of what a plain listing shows.
     """
 
     def chat(
@@ -108,6 +110,13 @@ def default_models() -> list[dict[str, Any]]:
             premium=True,
         ),
         chat(
+            "gpt-5.4",
+            vendor="OpenAI",
+            version="gpt-5.4",
+            endpoints=["/responses", "ws:/responses"],
+            premium=True,
+        ),
+        chat(
             "gpt-5-mini",
             vendor="Azure OpenAI",
             version="gpt-5-mini",
@@ -132,8 +141,6 @@ def default_models() -> list[dict[str, Any]]:
                 "supports": {"dimensions": True},
             },
         },
-        # Malformed on purpose: a client must skip it, not fail the whole catalogue.
-        {"id": 42, "name": None, "capabilities": "not-an-object", "supported_endpoints": "nope"},
     ]
 
 
@@ -174,6 +181,16 @@ class EmulatorConfig:
     check_integration_id_pairing: bool = True
     """A CAPI call naming another ``Copilot-Integration-Id`` than the exchange did gets the HMAC 401
     (only when the exchange sent one)."""
+    sunset_api_versions: frozenset[str] = frozenset()
+    """``X-GitHub-Api-Version`` values CAPI no longer serves: such calls get **466** with the
+    sunset body of protocol.md §10.1."""
+    sunset_editor_versions: frozenset[str] = frozenset()
+    """``Editor-Version`` or ``Editor-Plugin-Version`` values (``"copilot-chat/0.37.4"``) that get
+    the same 466."""
+    enforce_api_host: bool = False
+    """CAPI answers **421** ``Misdirected Request`` when a Copilot token is used on a host other
+    than the ``endpoints.api`` it was issued with (protocol.md §10.8); the request's ``Host``
+    header decides, so ``localhost`` and ``127.0.0.1`` are two hosts of one emulator."""
 
     # -- framing ---------------------------------------------------------------------------
     chunk_size: int | None = None
@@ -238,6 +255,11 @@ class EmulatorConfig:
     embedding_dimensions: int = 16
     quota_headers: bool = True
     """Send ``x-quota-snapshot-*`` headers on chat replies."""
+    usage_windows: dict[str, float | str] = field(default_factory=dict)
+    """Short-window headers on chat replies (protocol.md §10.3): window (``"session"``,
+    ``"weekly"``) → percent remaining, sent as ``x-usage-ratelimit-<window>:
+    ent=0&ov=0.0&ovPerm=false&rem=<percent>&rst=<next reset, URL-encoded>``, or a string sent
+    verbatim (malformed values too). Empty (the default): no such headers, as below 50 % use."""
 
     def __post_init__(self) -> None:
         if self.line_separator not in ("\n", "\n\n", "\r\n"):

@@ -1,23 +1,29 @@
 """Scripted faults: what the next request(s) to a route get instead of, or on top of, the reply.
 
-A :class:`Fault` is plain data; the app interprets it. Three families:
+A :class:`Fault` is plain data; the app interprets it. Four families:
 
-* **status** faults replace the response (``status``, ``rate_limited``, ``quota_exceeded``,
-  ``token_expired``, ``forbidden``, ``server_error``, ``unavailable``); no authentication or
-  validation runs;
+* **status** faults replace the response (``status``, ``rate_limited``,
+  ``session_rate_limited``, ``weekly_rate_limited``, ``quota_exceeded``, ``token_expired``,
+  ``forbidden``, ``github_rate_limited``, ``not_a_copilot_token``, ``api_version_unsupported``,
+  ``misdirected``, ``server_error``, ``unavailable``); no authentication or validation runs;
 * **delay** sleeps before the response headers, then the request is handled normally;
 * **stream** faults alter a body while it is written (``stall``, ``drop``, ``truncate``,
   ``finish_error``, ``midstream_error``, ``malformed_json``, ``oversized_event``, ``trickle``).
   ``after_chunks`` counts content events (text deltas) written before the fault strikes. On a
   non-streaming (JSON) reply only ``stall``, ``drop`` and ``trickle`` apply: the body is written in
-  two halves and the fault strikes after the first.
+  two halves and the fault strikes after the first;
+* **content** faults change what one JSON reply says (``malformed_model`` on ``models``,
+  ``token_envelope`` on ``copilot.token``); scripted on another route they change nothing.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
+from urllib.parse import urlencode
 
 FaultKind = Literal[
     "status",
@@ -31,13 +37,52 @@ FaultKind = Literal[
     "oversized_event",
     "trickle",
     "linger",
+    "extra_model",
+    "token_envelope",
 ]
 
 STATUS_KINDS: frozenset[str] = frozenset({"status"})
-#: Faults that shape a streamed body (every kind but the two that act before it starts).
-STREAM_KINDS: frozenset[str] = frozenset(get_args(FaultKind)) - {"status", "delay"}
+#: Faults that change what a JSON reply says.
+CONTENT_KINDS: frozenset[str] = frozenset({"extra_model", "token_envelope"})
+#: Faults that shape a streamed body (every kind but those acting before it starts or on what
+#: a JSON reply says).
+STREAM_KINDS: frozenset[str] = frozenset(get_args(FaultKind)) - {"status", "delay"} - CONTENT_KINDS
+
+#: The entry :meth:`Fault.malformed_model` adds by default: every field the wrong type.
+MALFORMED_MODEL: dict[str, object] = {
+    "id": 42,
+    "name": None,
+    "capabilities": "not-an-object",
+    "supported_endpoints": "nope",
+}
 
 _TEXT = "text/plain; charset=utf-8"
+
+
+#: Body of the 466 CAPI sent to sunset clients (protocol.md §10.1), trailing newline included.
+SUNSET_BODY = (
+    '{"error":{"message":"bad request: the specified API version is no longer supported. You '
+    'may need to update your client to a newer version.\\n","type":"error"}}\n'
+)
+
+
+def window_reset(window: str, now: float) -> float:
+    """When a short window resets: 5 hours on for ``session``, next Monday 00:00 UTC for
+    ``weekly`` (protocol.md §10.3)."""
+    if window == "weekly":
+        today = datetime.fromtimestamp(now, tz=UTC).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        return (today + timedelta(days=7 - today.weekday())).timestamp()
+    return now + 5 * 3600
+
+
+def usage_window_header(percent_remaining: float, reset_at: float) -> str:
+    """An ``x-usage-ratelimit-*`` value, URL-encoded like ``x-quota-snapshot-*``."""
+    reset = datetime.fromtimestamp(reset_at, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return urlencode(
+        {"ent": 0, "ov": "0.0", "ovPerm": "false", "rem": percent_remaining, "rst": reset}
+    )
 
 
 def _json_text(payload: object) -> str:
@@ -59,6 +104,10 @@ class Fault:
     keepalive: float | None = None
     size: int = 0
     message: str = field(default="upstream error")
+    payload: str = ""
+    """JSON text a content fault puts into the reply."""
+    omit: tuple[str, ...] = ()
+    """Fields a content fault removes from the reply."""
 
     # -- status faults -----------------------------------------------------------------------
     @classmethod
@@ -94,6 +143,80 @@ class Fault:
                 }
             ),
             headers={"retry-after": retry_after, "x-ratelimit-exceeded": code},
+        )
+
+    @classmethod
+    def session_rate_limited(cls, retry_after: int = 2733, *, plan: str = "pro") -> Fault:
+        """429 for an exhausted 5-hour session window (protocol.md §10.3): code
+        ``user_global_rate_limited:<plan>``, ``retry-after`` and ``x-ratelimit-user-retry-after``
+        in seconds, ``x-ratelimit-exceeded`` naming the 5-hour key, and
+        ``x-usage-ratelimit-session`` at 0 % remaining."""
+        return cls._window_limited(
+            "session",
+            retry_after,
+            code=f"user_global_rate_limited:{plan}" if plan else "user_global_rate_limited",
+            message=f"Sorry, you've exceeded your 5 hour session limits. Please retry after "
+            f"{retry_after} seconds.",
+            key="global-usage-5-hour-key",
+        )
+
+    @classmethod
+    def weekly_rate_limited(cls, retry_after: int = 180_000) -> Fault:
+        """429 for an exhausted weekly window (protocol.md §10.3): code
+        ``user_weekly_rate_limited``, the same retry headers, ``x-ratelimit-exceeded`` naming the
+        weekly key, and ``x-usage-ratelimit-weekly`` at 0 % remaining. Waits of 50 hours and
+        more are real: the default is 50."""
+        return cls._window_limited(
+            "weekly",
+            retry_after,
+            code="user_weekly_rate_limited",
+            message=f"Sorry, you've exceeded your weekly rate limit. Please retry after "
+            f"{retry_after} seconds.",
+            key="global-usage-weekly-key",
+        )
+
+    @classmethod
+    def _window_limited(
+        cls, window: str, retry_after: int, *, code: str, message: str, key: str
+    ) -> Fault:
+        reset = time.time() + retry_after
+        return cls.status(
+            429,
+            body=_json_text(
+                {"error": {"message": message, "code": code, "type": "rate_limit_error"}}
+            ),
+            headers={
+                "retry-after": str(retry_after),
+                "x-ratelimit-user-retry-after": str(retry_after),
+                "x-ratelimit-exceeded": f"global-chat:{key}:userID:COPILOT_PLAN_INDIVIDUAL",
+                f"x-usage-ratelimit-{window}": usage_window_header(0.0, reset),
+            },
+        )
+
+    @classmethod
+    def api_version_unsupported(cls) -> Fault:
+        """466 with the body CAPI sent when it sunset old API versions (protocol.md §10.1)."""
+        return cls.status(466, body=SUNSET_BODY)
+
+    @classmethod
+    def misdirected(cls) -> Fault:
+        """421 ``Misdirected Request``: the host does not serve this token's seat (§10.8)."""
+        return cls.status(421, body="Misdirected Request\n")
+
+    @classmethod
+    def not_a_copilot_token(cls) -> Fault:
+        """A plain 404 from the token exchange, without the Copilot envelope: what a token of an
+        app that is not Copilot-enabled (``gh auth login``) gets (protocol.md §10.9)."""
+        return cls.status(
+            404,
+            body=_json_text(
+                {
+                    "message": "Not Found",
+                    "documentation_url": "https://docs.github.com/rest",
+                    "status": "404",
+                }
+            ),
+            content_type="application/json; charset=utf-8",
         )
 
     @classmethod
@@ -227,6 +350,25 @@ class Fault:
     def trickle(cls) -> Fault:
         """Write the body one byte per write (honouring ``pacing``)."""
         return cls(kind="trickle")
+
+    # -- content faults ----------------------------------------------------------------------
+    @classmethod
+    def malformed_model(cls, entry: object = None) -> Fault:
+        """``/models`` lists one more entry, malformed: ``entry`` (any JSON value), by default
+        ``{"id": 42, "name": null, "capabilities": "not-an-object", "supported_endpoints":
+        "nope"}``. A client must skip it and keep the rest (protocol.md §3.6)."""
+        return cls(
+            kind="extra_model",
+            payload=json.dumps(MALFORMED_MODEL if entry is None else entry),
+        )
+
+    @classmethod
+    def token_envelope(cls, *, omit: tuple[str, ...] = (), **fields: object) -> Fault:
+        """The next Copilot token envelope carries ``fields`` (replacing or adding keys) and
+        lacks the keys in ``omit``: bogus lifetimes such as ``expires_at`` in milliseconds or
+        as a string, ``refresh_in=0`` or ``-60``, ``refresh_in`` beyond ``expires_at``, or no
+        ``refresh_in`` at all. The token itself stays valid for the configured time."""
+        return cls(kind="token_envelope", payload=json.dumps(fields), omit=tuple(omit))
 
     def __post_init__(self) -> None:
         if self.after_chunks is not None and self.after_chunks < 0:

@@ -4,6 +4,7 @@ user/quota endpoint (protocol.md §3.1–§3.3, §5.3)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from datetime import UTC, datetime
@@ -65,7 +66,7 @@ def _oauth_error(ctx: Ctx, code: str, **extra: Any) -> Response:
         "error_uri": "https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow",
         **extra,
     }
-    return _oauth_reply(ctx, payload, status=ctx.emu.config.device_error_status)
+    return _oauth_reply(ctx, payload, status=ctx.config.device_error_status)
 
 
 async def device_code(ctx: Ctx) -> Response:
@@ -73,7 +74,7 @@ async def device_code(ctx: Ctx) -> Response:
     params = _form_or_json(ctx)
     if not params.get("client_id"):
         return _oauth_error(ctx, "incorrect_client_credentials")
-    config = ctx.emu.config
+    config = ctx.config
     letters = "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(4))
     digits = "".join(secrets.choice("0123456789") for _ in range(4))
     grant = DeviceGrant(
@@ -83,13 +84,13 @@ async def device_code(ctx: Ctx) -> Response:
         expires_at=time.time() + config.device_expires_in,
         interval=config.device_interval,
     )
-    ctx.emu._devices[grant.device_code] = grant
+    ctx.state.devices[grant.device_code] = grant
     return _oauth_reply(
         ctx,
         {
             "device_code": grant.device_code,
             "user_code": grant.user_code,
-            "verification_uri": f"{ctx.emu.base_url}/login/device",
+            "verification_uri": f"{ctx.state.base_url}/login/device",
             "expires_in": config.device_expires_in,
             "interval": grant.interval,
         },
@@ -101,7 +102,7 @@ async def device_token(ctx: Ctx) -> Response:
     params = _form_or_json(ctx)
     if params.get("grant_type") != _DEVICE_GRANT:
         return _oauth_error(ctx, "unsupported_grant_type")
-    grant = ctx.emu._devices.get(params.get("device_code", ""))
+    grant = ctx.state.devices.get(params.get("device_code", ""))
     if grant is None or grant.access_token is not None:
         return _oauth_error(ctx, "incorrect_device_code")
     if grant.client_id != params.get("client_id"):
@@ -111,18 +112,18 @@ async def device_token(ctx: Ctx) -> Response:
     if time.time() >= grant.expires_at:
         grant.terminal = "expired_token"
         return _oauth_error(ctx, "expired_token")
-    script = ctx.emu.config.device_poll_script
+    script = ctx.config.device_poll_script
     if grant.polls < len(script):
         code = script[grant.polls]
         grant.polls += 1
         if code in _DEVICE_TERMINAL:
             grant.terminal = code
         if code == "slow_down":
-            grant.interval += ctx.emu.config.device_slow_down_increment
+            grant.interval += ctx.config.device_slow_down_increment
             return _oauth_error(ctx, code, interval=grant.interval)
         return _oauth_error(ctx, code)
-    grant.access_token = ctx.emu.issue_user_token()
-    ctx.record.account = ctx.emu._tokens[grant.access_token].account
+    grant.access_token = ctx.state.issue_user_token()
+    ctx.record.account = ctx.state.tokens[grant.access_token].account
     return _oauth_reply(
         ctx, {"access_token": grant.access_token, "token_type": "bearer", "scope": ""}
     )
@@ -142,9 +143,9 @@ def _user_token_account(ctx: Ctx) -> str | Response:
     value = value.strip()
     if scheme.lower() not in ("token", "bearer") or not value:
         return _github_error(401, "Requires authentication")
-    if ctx.emu._is_pat(value):
+    if ctx.state.is_pat(value):
         return _github_error(403, "Resource not accessible by personal access token")
-    account = ctx.emu._account_for_user_token(value)
+    account = ctx.state.account_for_user_token(value)
     if account is None:
         return _github_error(401, "Bad credentials")
     ctx.record.account = account
@@ -156,53 +157,58 @@ async def copilot_token(ctx: Ctx) -> Response:
     account = _user_token_account(ctx)
     if isinstance(account, Response):
         return account
-    emu, config = ctx.emu, ctx.emu.config
-    api = config.endpoints_api or emu.base_url
+    state, config = ctx.state, ctx.config
+    api = config.endpoints_api or state.base_url
     now = time.time()
     expires_at = int(now) + config.copilot_token_ttl
     proxy_host = urlsplit(api).netloc or "127.0.0.1"
     value = make_copilot_token(expires_at=expires_at, sku=config.copilot_sku, proxy_host=proxy_host)
     valid_for = config.copilot_token_valid_for
-    token = emu._issue(
+    token = state.issue(
         "copilot",
         value,
         account,
         expires_at - now if valid_for is None else valid_for,
         ctx.header("copilot-integration-id"),
+        proxy_host,
     )
-    emu.stats.copilot_tokens_issued += 1
+    state.stats.copilot_tokens_issued += 1
     reset = int(now) + 30 * 86400
-    return ctx.json(
-        {
-            "token": token.value,
-            "expires_at": expires_at,
-            "refresh_in": config.copilot_refresh_in,
-            "sku": config.copilot_sku,
-            "individual": True,
-            "chat_enabled": True,
-            "code_quote_enabled": True,
-            "copilotignore_enabled": False,
-            "public_suggestions": "disabled",
-            "telemetry": "disabled",
-            "annotations_enabled": True,
-            "prompt_8k": True,
-            "enterprise_list": None,
-            "organization_list": [],
-            "can_signup_for_limited": False,
-            "endpoints": {
-                "api": api,
-                "origin-tracker": api,
-                "proxy": api,
-                "telemetry": api,
-            },
-            "limited_user_quotas": {
-                "chat": config.quotas.get("chat", 50),
-                "completions": config.quotas.get("completions", 2000),
-            },
-            "limited_user_reset_date": reset,
-            "tracking_id": secrets.token_hex(16),
-        }
-    )
+    envelope: dict[str, Any] = {
+        "token": token.value,
+        "expires_at": expires_at,
+        "refresh_in": config.copilot_refresh_in,
+        "sku": config.copilot_sku,
+        "individual": True,
+        "chat_enabled": True,
+        "code_quote_enabled": True,
+        "copilotignore_enabled": False,
+        "public_suggestions": "disabled",
+        "telemetry": "disabled",
+        "annotations_enabled": True,
+        "prompt_8k": True,
+        "enterprise_list": None,
+        "organization_list": [],
+        "can_signup_for_limited": False,
+        "endpoints": {
+            "api": api,
+            "origin-tracker": api,
+            "proxy": api,
+            "telemetry": api,
+        },
+        "limited_user_quotas": {
+            "chat": config.quotas.get("chat", 50),
+            "completions": config.quotas.get("completions", 2000),
+        },
+        "limited_user_reset_date": reset,
+        "tracking_id": secrets.token_hex(16),
+    }
+    fault = ctx.fault
+    if fault is not None and fault.kind == "token_envelope":
+        envelope.update(json.loads(fault.payload))
+        for name in fault.omit:
+            envelope.pop(name, None)
+    return ctx.json(envelope)
 
 
 def reset_date() -> str:
@@ -212,8 +218,8 @@ def reset_date() -> str:
 
 
 def snapshot(ctx: Ctx, quota_id: str, account: str) -> dict[str, Any]:
-    entitlement = ctx.emu.config.quotas.get(quota_id, -1)
-    used = ctx.emu.stats.usage[account] if quota_id in ("chat", "premium_interactions") else 0
+    entitlement = ctx.config.quotas.get(quota_id, -1)
+    used = ctx.state.stats.usage[account] if quota_id in ("chat", "premium_interactions") else 0
     unlimited = entitlement < 0
     remaining = 0 if unlimited else entitlement - used
     percent = (
@@ -237,16 +243,16 @@ async def copilot_user(ctx: Ctx) -> Response:
     account = _user_token_account(ctx)
     if isinstance(account, Response):
         return account
-    quotas = ctx.emu.config.quotas
+    quotas = ctx.config.quotas
     return ctx.json(
         {
             "login": account,
-            "access_type_sku": ctx.emu.config.copilot_sku,
+            "access_type_sku": ctx.config.copilot_sku,
             "analytics_tracking_id": hashlib.sha256(account.encode()).hexdigest()[:32],
             "assigned_date": None,
             "can_signup_for_limited": False,
             "chat_enabled": True,
-            "copilot_plan": "free" if "free" in ctx.emu.config.copilot_sku else "individual",
+            "copilot_plan": "free" if "free" in ctx.config.copilot_sku else "individual",
             "organization_login_list": [],
             "organization_list": [],
             "quota_reset_date": reset_date(),

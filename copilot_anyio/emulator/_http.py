@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ._config import EmulatorConfig
 from ._faults import Fault
 from ._framing import Event, Plan, StreamSpec, apply_fault
-from ._state import RecordedRequest
+from ._state import EmulatorState, RecordedRequest
 from ._writer import PlannedBody
-
-if TYPE_CHECKING:
-    from ._emulator import Emulator
 
 #: Headers CAPI puts on error replies (protocol.md §5.1).
 _ERROR_HEADERS = {
@@ -67,14 +65,20 @@ def fault_response(request: Request, fault: Fault) -> Response:
 
 @dataclass
 class Ctx:
-    """What a route handler gets."""
+    """What a route handler gets: the shared state (not the :class:`Emulator` owning it), the
+    request and its record, and the fault scripted for it."""
 
-    emu: Emulator
+    state: EmulatorState
     request: Request
     route: str
     body: bytes
     record: RecordedRequest
     fault: Fault | None
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """The settings in force for this request."""
+        return self.state.config
 
     def header(self, name: str) -> str | None:
         return self.request.headers.get(name)
@@ -125,13 +129,10 @@ class Ctx:
     def _planned(
         self, plan: Plan, *, status: int, headers: dict[str, str], media_type: str
     ) -> Response:
-        emu = self.emu
         return PlannedBody(
             plan,
-            stats=emu.stats,
-            config=emu.config,
-            active=emu._active_streams,
-            on_close=emu._stream_closed,
+            streams=self.state.streams,
+            config=self.state.config,
             status_code=status,
             headers=headers,
             media_type=media_type,

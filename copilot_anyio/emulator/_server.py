@@ -18,6 +18,9 @@ from ._emulator import Emulator
 _log = logging.getLogger("copilot_anyio.emulator")
 #: Seconds to wait for Hypercorn's graceful shutdown before cancelling it outright.
 _SHUTDOWN_GRACE = 2.0
+#: Listen backlog: room for thousands of simultaneous connects (the kernel caps it at its own
+#: maximum, ``net.core.somaxconn``). With 128, a burst of 1,000 clients saw resets.
+DEFAULT_BACKLOG = 4096
 
 
 def _running_under_trio() -> bool:
@@ -42,14 +45,14 @@ async def _hypercorn_serve(
         await asyncio_serve(app, config, shutdown_trigger=shutdown_trigger)
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
+def _listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
-        sock.listen(128)
+        sock.listen(backlog)
     except BaseException:
         sock.close()
         raise
@@ -78,12 +81,16 @@ async def serve_emulator(
     emulator: Emulator | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
+    backlog: int = DEFAULT_BACKLOG,
 ) -> AsyncIterator[Emulator]:
     """Serve an emulator on ``host:port`` (port 0: the OS picks one) for the ``async with`` block.
 
     The listening socket is bound before the block starts, so ``emulator.base_url`` is usable at
     once; Hypercorn runs in a task of the caller's event loop (trio or asyncio). Leaving the block
-    cancels streams still being written (they count as aborted), closes connections and the socket.
+    cancels streams still being written (they count as aborted) and requests still being handled
+    (answered 503 if the client is still there), closes connections and the socket. Clients that
+    leave early are logged at debug level on the ``copilot_anyio.emulator`` logger, never as
+    errors.
 
     Args:
         config: Settings for a new emulator (ignored when ``emulator`` is given, unless that
@@ -91,6 +98,8 @@ async def serve_emulator(
         emulator: Serve this instance (keeps its state across several serves).
         host: Interface to bind; keep the loopback default in tests.
         port: TCP port; 0 for an OS-chosen free port.
+        backlog: Pending connections the socket queues before the server accepts them (capped
+            by the kernel's maximum). The default suits thousands of simultaneous connects.
 
     Yields:
         The served :class:`Emulator`, with ``base_url`` set.
@@ -98,16 +107,20 @@ async def serve_emulator(
     Raises:
         OSError: the address could not be bound. An error raised in the block propagates bare
         (not wrapped in an exception group).
+        ValueError: ``backlog`` is below 1.
     """
     emu = emulator if emulator is not None else Emulator(config)
     if emulator is not None and config is not None:
         emu.config = config
-    sock = _listening_socket(host, port)
+    if backlog < 1:
+        raise ValueError("backlog must be at least 1")
+    sock = _listening_socket(host, port, backlog)
     bound_host, bound_port = sock.getsockname()[:2]
     url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     hc_config = Config()
     # Hypercorn adopts a duplicate descriptor (and closes it); we close the original below.
     hc_config.bind = [f"fd://{os.dup(sock.fileno())}"]
+    hc_config.backlog = backlog  # Hypercorn calls listen() again, with its own default of 100
     hc_config.accesslog = None
     hc_config.errorlog = _log
     hc_config.graceful_timeout = 1.0
@@ -130,6 +143,7 @@ async def serve_emulator(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_server)
+            emu.state.stopping = False
             emu.base_url = f"http://{url_host}:{bound_port}"
             try:
                 yield emu
@@ -141,7 +155,7 @@ async def serve_emulator(
                 # (its own cause, context and, for a group, its shape).
                 user_exc = exc
             finally:
-                emu._cancel_streams()
+                emu.state.stop()
                 shutdown.set()
                 with anyio.CancelScope(shield=True):
                     with anyio.move_on_after(_SHUTDOWN_GRACE):

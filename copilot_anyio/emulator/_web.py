@@ -31,7 +31,7 @@ _STRICT_HEADERS = {
 
 async def chat_token(ctx: Ctx) -> Response:
     """``POST /github-copilot/chat/token``: cookies in, ``{"token"}`` out."""
-    emu, config, request = ctx.emu, ctx.emu.config, ctx.request
+    state, config, request = ctx.state, ctx.config, ctx.request
     if config.strict_web_headers:
         missing = [
             name
@@ -44,7 +44,7 @@ async def chat_token(ctx: Ctx) -> Response:
                 status_code=403,
                 media_type="application/json",
             )
-    account = emu._account_for_cookie(request.cookies.get("user_session", ""))
+    account = state.account_for_cookie(request.cookies.get("user_session", ""))
     if account is None:
         status = config.web_session_failure_status
         if status in (301, 302, 303, 307):
@@ -58,8 +58,8 @@ async def chat_token(ctx: Ctx) -> Response:
             status_code=status,
             media_type="application/json",
         )
-    token = emu._issue("web", make_web_token(), account, config.web_token_ttl, None)
-    emu.stats.web_tokens_issued += 1
+    token = state.issue("web", make_web_token(), account, config.web_token_ttl, None)
+    state.stats.web_tokens_issued += 1
     ctx.record.account = account
     payload: dict[str, Any] = {"token": token.value}
     if config.web_token_expiry_field:
@@ -71,15 +71,15 @@ async def chat_token(ctx: Ctx) -> Response:
 
 def authenticate(ctx: Ctx) -> IssuedToken | Response:
     """``Authorization: GitHub-Bearer <web token>`` (or ``Bearer <Copilot token>``)."""
-    emu = ctx.emu
+    state = ctx.state
     auth = ctx.header("authorization") or ""
     scheme, _, value = auth.partition(" ")
     value = value.strip()
     token: IssuedToken | None = None
     if scheme.lower() == "github-bearer":
-        token = emu._lookup(value, "web")
-    elif scheme.lower() == "bearer" and emu.config.threads_accept_copilot_token:
-        token = emu._lookup(value, "copilot")
+        token = state.lookup(value, "web")
+    elif scheme.lower() == "bearer" and state.config.threads_accept_copilot_token:
+        token = state.lookup(value, "copilot")
     if token is None:
         return text_error(ctx.request, 401, "unauthorized: invalid or missing token")
     if token.expires_at <= time.time():
@@ -96,7 +96,7 @@ def _check_content_type(ctx: Ctx) -> Response | None:
 
 
 def _thread(ctx: Ctx, account: str) -> StoredThread | Response:
-    thread = ctx.emu._threads.get(ctx.request.path_params["thread_id"])
+    thread = ctx.state.threads.get(ctx.request.path_params["thread_id"])
     if thread is None or thread.account != account:
         return text_error(ctx.request, 404, {"message": "Not Found"})
     return thread
@@ -114,10 +114,10 @@ async def threads_create(ctx: Ctx) -> Response:
         return text_error(ctx.request, 400, {"message": "Problems parsing JSON"})
     now = utc_iso(time.time())
     thread = StoredThread(id=new_id(), account=token.account, created_at=now, updated_at=now)
-    ctx.emu._threads[thread.id] = thread
+    ctx.state.threads[thread.id] = thread
     return ctx.json(
         {"thread_id": thread.id, "thread": thread.to_json()},
-        status=ctx.emu.config.thread_create_status,
+        status=ctx.config.thread_create_status,
     )
 
 
@@ -126,7 +126,8 @@ async def threads_list(ctx: Ctx) -> Response:
     token = authenticate(ctx)
     if isinstance(token, Response):
         return token
-    threads = [t.to_json() for t in reversed(ctx.emu.threads(token.account))]
+    owned = [t for t in ctx.state.threads.values() if t.account == token.account]
+    threads = [t.to_json() for t in reversed(owned)]
     return ctx.json({"threads": threads})
 
 
@@ -138,7 +139,7 @@ async def threads_delete(ctx: Ctx) -> Response:
     thread = _thread(ctx, token.account)
     if isinstance(thread, Response):
         return thread
-    del ctx.emu._threads[thread.id]
+    del ctx.state.threads[thread.id]
     return Response(status_code=204)
 
 
@@ -156,7 +157,7 @@ async def messages_list(ctx: Ctx) -> Response:
 
 
 def _complete_event(ctx: Ctx, reply: StoredMessage) -> dict[str, Any]:
-    empty = ctx.emu.config.web_empty_complete_model
+    empty = ctx.config.web_empty_complete_model
     return {
         "type": "complete",
         "id": reply.id,
@@ -191,7 +192,7 @@ async def messages_create(ctx: Ctx) -> Response:
     body = ctx.json_body()
     if isinstance(body, dict):
         parent = body.get("parentMessageID")
-        ctx.emu.stats.parent_message_ids.append(None if parent is None else str(parent))
+        ctx.state.stats.parent_message_ids.append(None if parent is None else str(parent))
     if not isinstance(body, dict) or not isinstance(body.get("content"), str):
         return text_error(ctx.request, 400, {"message": "content is required"})
     content: str = body["content"]
@@ -234,14 +235,14 @@ async def messages_create(ctx: Ctx) -> Response:
     if not thread.name:
         thread.name = content[:40]
     thread.updated_at = utc_iso(now)
-    ctx.emu.stats.usage[token.account] += 1
+    ctx.state.stats.usage[token.account] += 1
 
-    if body.get("streaming") is True or ctx.emu.config.web_sse_when_not_streaming:
+    if body.get("streaming") is True or ctx.config.web_sse_when_not_streaming:
         events: list[Event] = []
         if requested == "auto":
             events.append(Event(dumps({"type": "threadAutoPickedModel", "model": model})))
             events.append(Event(dumps({"type": "routedModel", "model": model})))
-        events += [Event(dumps(extra)) for extra in ctx.emu.config.web_extra_events]
+        events += [Event(dumps(extra)) for extra in ctx.config.web_extra_events]
         events += [
             Event(dumps({"type": "content", "body": piece}), kind="content")
             for piece in reply_deltas(content, turn=turn)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Mapping
 
 import anyio
 from starlette.responses import Response
@@ -10,7 +11,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ._config import EmulatorConfig
 from ._framing import Plan, encode, encode_comment, rechunk
-from ._state import Stats
+from ._state import StreamRegistry
+
+_log = logging.getLogger("copilot_anyio.emulator")
 
 
 class PlannedBody(Response):
@@ -30,18 +33,15 @@ class PlannedBody(Response):
         self,
         plan: Plan,
         *,
-        stats: Stats,
+        streams: StreamRegistry,
         config: EmulatorConfig,
-        active: set[anyio.CancelScope],
-        on_close: Callable[[], None],
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
         media_type: str = "text/event-stream",
     ) -> None:
         self.plan = plan
-        self._stats = stats
-        self._active = active
-        self._on_close = on_close
+        self._streams = streams
+        self._stats = streams.stats
         self._separator = config.line_separator
         self._chunk_size = plan.chunk_size if plan.chunk_size is not None else config.chunk_size
         self._pacing = config.pacing
@@ -50,27 +50,23 @@ class PlannedBody(Response):
         self.background = None
         self.init_headers(headers)
         self._ending = False
+        self._written = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        stats = self._stats
-        stats.streams_open += 1
+        streams = self._streams
+        streams.opened()
         completed = False
         try:
             async with anyio.create_task_group() as tg:
-                self._active.add(tg.cancel_scope)
+                streams.track(tg.cancel_scope)
                 try:
                     tg.start_soon(self._watch_disconnect, receive, tg.cancel_scope)
                     completed = await self._write(send)
                     tg.cancel_scope.cancel()
                 finally:
-                    self._active.discard(tg.cancel_scope)
+                    streams.untrack(tg.cancel_scope)
         finally:
-            stats.streams_open -= 1
-            if completed:
-                stats.streams_completed += 1
-            else:
-                stats.streams_aborted += 1
-            self._on_close()
+            streams.closed(completed=completed)
 
     async def _watch_disconnect(self, receive: Receive, scope: anyio.CancelScope) -> None:
         while True:
@@ -79,6 +75,7 @@ class PlannedBody(Response):
             # one must not cancel the (finished) write.
             if message["type"] == "http.disconnect":
                 if not self._ending:
+                    _log.debug("the client left during a body (%d bytes written)", self._written)
                     scope.cancel()
                 return
 
@@ -95,6 +92,7 @@ class PlannedBody(Response):
                 first = False
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
                 self._stats.bytes_sent += len(piece)
+                self._written += len(piece)
         ending = self.plan.ending
         if ending == "close":
             self._ending = True
@@ -113,5 +111,6 @@ class PlannedBody(Response):
                 comment = encode_comment("keep-alive", self._separator)
                 await send({"type": "http.response.body", "body": comment, "more_body": True})
                 self._stats.bytes_sent += len(comment)
+                self._written += len(comment)
         # "drop": return with the body unfinished; Hypercorn then closes the connection.
         return False

@@ -14,7 +14,14 @@ import httpx
 import openai
 import pytest
 
-from copilot_anyio.emulator import Emulator, EmulatorConfig, Fault, reply_for, serve_emulator
+from copilot_anyio.emulator import (
+    Emulator,
+    EmulatorConfig,
+    Fault,
+    default_models,
+    reply_for,
+    serve_emulator,
+)
 
 from ._sse_lines import data_lines
 
@@ -256,6 +263,95 @@ async def test_copilot_token_rejections() -> None:
     assert emu.stats.last_request("copilot.token").account == "octocat"
 
 
+async def test_token_envelope_with_bogus_lifetimes() -> None:
+    with anyio.fail_after(10):
+        config = EmulatorConfig(copilot_token_ttl=120, copilot_refresh_in=60)
+        async with (
+            serve_emulator(config) as emu,
+            httpx.AsyncClient(base_url=emu.base_url) as client,
+        ):
+            user = {"Authorization": f"token {FAKE_USER_TOKEN}"}
+            emu.script("copilot.token", Fault.token_envelope(expires_at=1750001800000))
+            emu.script("copilot.token", Fault.token_envelope(refresh_in=-60, omit=("sku",)))
+            emu.script(
+                "copilot.token", Fault.token_envelope(expires_at="soon", omit=("refresh_in",))
+            )
+            bogus = [
+                (await client.get("/copilot_internal/v2/token", headers=user)).json()
+                for _ in range(3)
+            ]
+            normal = (await client.get("/copilot_internal/v2/token", headers=user)).json()
+            works = [
+                await client.post(
+                    "/chat/completions",
+                    headers={**IDE, "Authorization": f"Bearer {envelope['token']}"},
+                    json=chat("hi"),
+                )
+                for envelope in bogus
+            ]
+    assert bogus[0]["expires_at"] == 1750001800000
+    assert bogus[0]["refresh_in"] == 60
+    assert bogus[1]["refresh_in"] == -60
+    assert "sku" not in bogus[1]
+    assert bogus[2]["expires_at"] == "soon"
+    assert "refresh_in" not in bogus[2]
+    assert abs(normal["expires_at"] - (time.time() + 120)) < 5
+    assert normal["refresh_in"] == 60
+    # The lifetimes are lies on the wire only: each token works for the configured time.
+    assert [r.status_code for r in works] == [200, 200, 200]
+
+
+async def test_short_lived_tokens_expire_on_time() -> None:
+    with anyio.fail_after(10):
+        config = EmulatorConfig(
+            copilot_token_ttl=2, copilot_refresh_in=0, copilot_token_valid_for=1.5
+        )
+        async with (
+            serve_emulator(config) as emu,
+            httpx.AsyncClient(base_url=emu.base_url) as client,
+        ):
+            headers = await copilot_headers(client)
+            fresh = await client.post("/chat/completions", headers=headers, json=chat("hi"))
+            await anyio.sleep(1.6)
+            stale = await client.post("/chat/completions", headers=headers, json=chat("hi"))
+    assert fresh.status_code == 200
+    assert stale.status_code == 401
+    assert stale.text == "unauthorized: token expired\n"
+
+
+async def test_the_state_api_shows_what_the_handlers_did() -> None:
+    with anyio.fail_after(10):
+        emu = Emulator(EmulatorConfig(accounts={FAKE_USER_TOKEN: "octocat"}))
+        replacement = EmulatorConfig(accounts={FAKE_USER_TOKEN: "hubot"})
+        async with (
+            serve_emulator(emulator=emu) as served,
+            httpx.AsyncClient(base_url=served.base_url) as client,
+        ):
+            assert emu.state.base_url == emu.base_url != ""
+            headers = await copilot_headers(client)
+            copilot_token = headers["Authorization"].removeprefix("Bearer ")
+            enabled = await client.post(
+                "/models/claude-sonnet-4.5/policy", headers=headers, json={"state": "enabled"}
+            )
+            emu.config = replacement  # handlers read the state's config on every request
+            renamed = await client.get(
+                "/copilot_internal/v2/token", headers={"Authorization": f"token {FAKE_USER_TOKEN}"}
+            )
+    assert enabled.status_code == 200
+    issued = emu.state.lookup(copilot_token, "copilot")
+    assert issued is not None
+    assert issued.account == "octocat"
+    assert issued.integration_id == "vscode-chat"
+    assert emu.state.lookup(copilot_token, "web") is None
+    assert emu.state.policy_enabled("octocat", "claude-sonnet-4.5")
+    assert not emu.state.policy_enabled("hubot", "claude-sonnet-4.5")
+    assert emu.state.config is replacement
+    assert emu.state.stats is emu.stats
+    assert renamed.status_code == 200
+    assert emu.stats.last_request("copilot.token").account == "hubot"
+    assert emu.accounts_seen() == {"octocat", "hubot"}
+
+
 async def test_malformed_user_token_is_not_an_account() -> None:
     with anyio.fail_after(10):
         async with serve_emulator() as emu, httpx.AsyncClient(base_url=emu.base_url) as client:
@@ -413,8 +509,8 @@ async def test_models_catalogue_and_policy() -> None:
             )
     data = catalogue["data"]
     assert catalogue["object"] == "list"
-    by_id = {m["id"]: m for m in data if isinstance(m.get("id"), str)}
-    assert any(not isinstance(m.get("id"), str) for m in data)  # the malformed entry
+    by_id = {m["id"]: m for m in data}
+    assert len(by_id) == len(data)  # ids are strings and unique: nothing malformed by default
     assert by_id["gpt-4.1"]["is_chat_default"] is True
     assert by_id["gpt-5-codex"]["supported_endpoints"] == ["/responses"]
     assert by_id["text-embedding-3-small"]["capabilities"]["type"] == "embeddings"
@@ -429,6 +525,110 @@ async def test_models_catalogue_and_policy() -> None:
     assert listed_gated["policy"]["state"] == "enabled"
     assert no_policy.status_code == 400
     assert unknown.status_code == 404
+
+
+def _malformations(entry: Any) -> list[str]:
+    """What is wrong with one ``/models`` entry, by the field types of protocol.md §3.6."""
+    if not isinstance(entry, dict):
+        return ["not an object"]
+    problems = [
+        f"{name} is not a non-empty string"
+        for name in ("id", "name", "vendor", "version")
+        if not isinstance(entry.get(name), str) or not entry[name]
+    ]
+    if entry.get("object") != "model":
+        problems.append("object is not 'model'")
+    problems += [
+        f"{name} is not a boolean"
+        for name in ("preview", "model_picker_enabled", "is_chat_default", "is_chat_fallback")
+        if name in entry and not isinstance(entry[name], bool)
+    ]
+    endpoints = entry.get("supported_endpoints", [])
+    if not isinstance(endpoints, list) or not all(isinstance(e, str) for e in endpoints):
+        problems.append("supported_endpoints is not a list of strings")
+    policy = entry.get("policy", {"state": "enabled", "terms": ""})
+    if not isinstance(policy, dict) or not isinstance(policy.get("state"), str):
+        problems.append("policy has no state")
+    billing = entry.get("billing", {})
+    if not isinstance(billing, dict) or not all(
+        isinstance(billing.get(k, 0), (int, float)) for k in ("multiplier",)
+    ):
+        problems.append("billing is malformed")
+    caps = entry.get("capabilities")
+    if not isinstance(caps, dict):
+        return [*problems, "capabilities is not an object"]
+    if caps.get("type") not in ("chat", "embeddings", "completion"):
+        problems.append("capabilities.type is unknown")
+    if not isinstance(caps.get("family"), str):
+        problems.append("capabilities.family is not a string")
+    limits, supports = caps.get("limits", {}), caps.get("supports", {})
+    if not isinstance(limits, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v > 0
+        for k, v in limits.items()
+        if k != "vision"
+    ):
+        problems.append("capabilities.limits are not positive integers")
+    if not isinstance(supports, dict):
+        problems.append("capabilities.supports is not an object")
+    return problems
+
+
+async def test_default_catalogue_is_well_formed() -> None:
+    with anyio.fail_after(10):
+        async with serve_emulator() as emu, httpx.AsyncClient(base_url=emu.base_url) as client:
+            data = (await client.get("/models", headers=await copilot_headers(client))).json()[
+                "data"
+            ]
+    assert {m.get("id") if isinstance(m, dict) else None: _malformations(m) for m in data} == {
+        m["id"]: [] for m in data
+    }
+    assert [m["id"] for m in data if m["is_chat_default"]] == ["gpt-4.1"]
+    responses_only = [
+        m["id"]
+        for m in data
+        if "/responses" in m.get("supported_endpoints", [])
+        and "/chat/completions" not in m.get("supported_endpoints", ["/chat/completions"])
+    ]
+    assert responses_only == ["gpt-5-codex", "gpt-5.4"]
+
+
+def test_the_catalogue_audit_can_fail() -> None:
+    assert _malformations(json.loads(json.dumps(default_models()[0]))) == []
+    problems = _malformations(
+        {"id": 42, "name": None, "capabilities": "not-an-object", "supported_endpoints": "nope"}
+    )
+    assert "id is not a non-empty string" in problems
+    assert "capabilities is not an object" in problems
+    assert "supported_endpoints is not a list of strings" in problems
+
+
+async def test_a_malformed_model_is_a_scripted_fault() -> None:
+    custom = {"id": "", "capabilities": {"type": "chat"}}
+    with anyio.fail_after(10):
+        async with serve_emulator() as emu, httpx.AsyncClient(base_url=emu.base_url) as client:
+            headers = await copilot_headers(client)
+            emu.script("models", Fault.malformed_model())
+            emu.script("models", Fault.malformed_model(custom))
+            emu.script("models", Fault.malformed_model("just a string"))
+            faulty = [(await client.get("/models", headers=headers)).json() for _ in range(3)]
+            clean = (await client.get("/models", headers=headers)).json()
+            # A content fault on a route it does not apply to changes nothing there.
+            emu.script("chat.completions", Fault.malformed_model())
+            chat_reply = await client.post("/chat/completions", headers=headers, json=chat("hi"))
+    plain_ids = [m["id"] for m in clean["data"]]
+    for reply in faulty:
+        assert [m.get("id") for m in reply["data"][:-1] if isinstance(m, dict)] == plain_ids
+    assert faulty[0]["data"][-1] == {
+        "id": 42,
+        "name": None,
+        "capabilities": "not-an-object",
+        "supported_endpoints": "nope",
+    }
+    assert faulty[1]["data"][-1] == custom
+    assert faulty[2]["data"][-1] == "just a string"
+    assert all(_malformations(m) == [] for m in clean["data"])
+    assert chat_reply.status_code == 200
+    assert chat_reply.json()["choices"][0]["message"]["content"] == reply_for("hi")
 
 
 # -- chat completions --------------------------------------------------------------------------

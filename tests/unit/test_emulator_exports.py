@@ -9,12 +9,14 @@ import copilot_anyio.emulator as emulator
 CONTRACT = {
     "Emulator",
     "EmulatorConfig",
+    "EmulatorState",
     "Fault",
     "ROUTES",
     "Stats",
     "reply_deltas",
     "reply_for",
     "serve_emulator",
+    "write_editor_credentials",
 }
 
 FAULT_CONSTRUCTORS = {
@@ -35,6 +37,13 @@ FAULT_CONSTRUCTORS = {
     "trickle",
     "delay",
     "linger",
+    "malformed_model",
+    "token_envelope",
+    "api_version_unsupported",
+    "misdirected",
+    "session_rate_limited",
+    "weekly_rate_limited",
+    "not_a_copilot_token",
 }
 
 ROUTE_NAMES = {
@@ -87,10 +96,12 @@ def test_config_defaults_from_the_contract() -> None:
 
 def test_serve_emulator_signature() -> None:
     params = inspect.signature(emulator.serve_emulator).parameters
-    assert list(params) == ["config", "emulator", "host", "port"]
+    assert list(params) == ["config", "emulator", "host", "port", "backlog"]
     assert params["host"].default == "127.0.0.1"
     assert params["port"].default == 0
     assert params["emulator"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["backlog"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["backlog"].default >= 4096
 
 
 def test_stats_fields() -> None:
@@ -107,6 +118,7 @@ def test_stats_fields() -> None:
         "bytes_sent",
         "usage",
         "cookie_leaks",
+        "client_disconnects",
         "last_request_headers",
         "request_log",
     ):
