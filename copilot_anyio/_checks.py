@@ -13,9 +13,11 @@ from urllib.parse import urlsplit
 
 from ._errors import UsageError
 
-__all__ = ["http_url", "non_empty_str", "number", "whole_number"]
+__all__ = ["PROXY_SCHEMES", "http_url", "non_empty_str", "number", "whole_number"]
 
 _HTTP_SCHEMES: Final = ("http", "https")
+#: The proxy URLs httpx can use (SOCKS needs its ``socks`` extra).
+PROXY_SCHEMES: Final = ("http", "https", "socks5", "socks5h")
 
 
 def _shown(value: Any) -> str:

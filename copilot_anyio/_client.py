@@ -17,12 +17,13 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Final, cast, final
+from typing import Any, Final, TypeVar, cast, final
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ._auth import DEFAULT_WEB_TOKEN_TTL, TokenLease
+from ._checks import PROXY_SCHEMES, http_url, non_empty_str, number, whole_number
 from ._config import Hosts, Limits, Timeouts
 from ._credentials import ENV_COOKIES, ENV_COOKIES_FILE, resolve_web
 from ._errors import UsageError
@@ -105,6 +106,9 @@ class ChatThread:
     ) -> None:
         if thread_id is not None:
             wire.thread_segment(thread_id)  # refuse an id that is not one path segment, now
+        if not isinstance(parent_message_id, str):
+            raise UsageError("parent_message_id must be a string")
+        model = _model(model)
         self._context = context
         self._id = thread_id
         self.parent_message_id = parent_message_id
@@ -133,7 +137,8 @@ class ChatThread:
     def stream(self, prompt: str, *, model: str | None = None) -> ChatStream[ChatChunk, ChatResult]:
         """Send ``prompt`` as the next turn and stream the reply (see ``ChatStream``)."""
         context = self._context
-        model = model or self.model or context.model
+        non_empty_str(prompt, "prompt")
+        model = _model(model) or self.model or context.model
 
         async def opener() -> tuple[Any, wire.WebStreamAccumulator]:
             thread_id = await self.ensure_created()
@@ -162,12 +167,14 @@ class ChatThread:
         stream even when ``streaming`` is false (protocol.md §2.5).
         """
         context = self._context
+        non_empty_str(prompt, "prompt")
+        model = _model(model) or self.model or context.model
         async with context.limiter:
             thread_id = await self.ensure_created()
             response, accumulator = await context.api.open_turn(
                 thread_id=thread_id,
                 content=prompt,
-                model=model or self.model or context.model,
+                model=model,
                 parent_message_id=self.parent_message_id,
                 streaming=False,
             )
@@ -321,10 +328,14 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         self.hosts = Hosts.resolve(
             env, github_url=github_url, github_api_url=github_api_url, api_url=api_url
         )
-        self.model = model
-        self.timeouts = timeouts or Timeouts()
-        self.limits = limits or Limits()
-        self.retry = retry or RetryPolicy()
+        self.model = non_empty_str(model, "model")
+        self.timeouts = _instance(timeouts, Timeouts, "timeouts")
+        self.limits = _instance(limits, Limits, "limits")
+        self.retry = _instance(retry, RetryPolicy, "retry")
+        if proxy is not None:
+            proxy = http_url(proxy, "proxy", schemes=PROXY_SCHEMES)
+        number(web_token_ttl, "web_token_ttl")
+        whole_number(max_event_size, "max_event_size", minimum=1)
         self._credentials = resolve_web(
             env, web_token=web_token, cookies=cookies, cookies_file=cookies_file
         )
@@ -456,3 +467,20 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             requests_in_flight=self._limiter.borrowed_tokens,
             requests_waiting=self._limiter.statistics().tasks_waiting,
         )
+
+
+def _instance(value: Any, kind: type[_T], place: str) -> _T:
+    """``value`` when it is a ``kind`` (the default ``kind()`` for None), else UsageError."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise UsageError(f"{place} must be a {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+_T = TypeVar("_T")
+
+
+def _model(model: Any) -> str | None:
+    """A model argument: None (use the default) or a non-empty string."""
+    return None if model is None else non_empty_str(model, "model")

@@ -25,13 +25,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncGenerator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final, cast
 
 import anyio
 
+from ._checks import PROXY_SCHEMES, http_url
 from ._client import DEFAULT_MODEL
 from ._config import Hosts, Limits, Timeouts
 from ._credentials import resolve_web
+from ._errors import UsageError
 from ._pump import Pump
 from ._retry import RetryPolicy
 from ._send import Sender
@@ -60,6 +62,48 @@ class Conversation:
 
     def __repr__(self) -> str:
         return f"Conversation(conversation_id={self.conversation_id!r})"
+
+
+_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+
+def non_empty_or_blank(value: Any, place: str) -> str:
+    """A string (empty allowed: the provider reads it as "the default")."""
+    if not isinstance(value, str):
+        raise UsageError(f"{place} must be a string, not {type(value).__name__}")
+    return value
+
+
+def check_messages(messages: Any) -> None:
+    """OpenAI-style messages, checked before anything is sent: UsageError names the element."""
+    if isinstance(messages, str | bytes) or not isinstance(messages, Sequence):
+        raise UsageError(
+            f"messages must be a list of {{'role', 'content'}} dicts, not {type(messages).__name__}"
+        )
+    if not messages:
+        raise UsageError("messages must not be empty")
+    for index, message in enumerate(messages):
+        place = f"messages[{index}]"
+        if not isinstance(message, Mapping):
+            raise UsageError(f"{place} must be a dict, not {type(message).__name__}")
+        role = message.get("role", "user")
+        if role not in _ROLES:
+            raise UsageError(f"{place}.role must be one of {sorted(_ROLES)}, not {role!r:.40}")
+        content = message.get("content")
+        if content is None or isinstance(content, str):
+            continue
+        if isinstance(content, bytes) or not isinstance(content, Sequence):
+            raise UsageError(
+                f"{place}.content must be a string or a list of parts, not {type(content).__name__}"
+            )
+        for part_index, part in enumerate(content):
+            if not isinstance(part, Mapping):
+                raise UsageError(
+                    f"{place}.content[{part_index}] must be a dict, not {type(part).__name__}"
+                )
+            text = part.get("text")
+            if text is not None and not isinstance(text, str):
+                raise UsageError(f"{place}.content[{part_index}].text must be a string")
 
 
 def _last_user_message(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -128,15 +172,23 @@ class GithubCopilot:
             APIStatusError: an HTTP error (subclass per status), after one token refresh on 401.
             StreamError: the reply stream failed (``partial_text`` holds what arrived).
         """
-        model = cls.get_model(model)
+        model = cls.get_model(non_empty_or_blank(cast(Any, model) or "", "model"))
+        check_messages(messages)
+        if proxy is not None:
+            proxy = http_url(proxy, "proxy", schemes=PROXY_SCHEMES)
+        if conversation is not None and not isinstance(cast(Any, conversation), Conversation):
+            raise UsageError("conversation must be a Conversation")
+        if conversation_id is not None:
+            wire.thread_segment(conversation_id)
         hosts = Hosts.resolve(
             os.environ, github_url=kwargs.get("github_url"), api_url=kwargs.get("api_url")
         )
         credentials = resolve_web(
             os.environ, web_token=api_key, cookies=cookies, who="GithubCopilot"
         )
-        timeouts = kwargs.get("timeouts")
-        timeouts = timeouts if isinstance(timeouts, Timeouts) else Timeouts()
+        timeouts = kwargs.get("timeouts") or Timeouts()
+        if not isinstance(timeouts, Timeouts):
+            raise UsageError(f"timeouts must be a Timeouts, not {type(timeouts).__name__}")
         transport = await HTTPXTransport.open(
             timeouts=timeouts,
             limits=_FACADE_LIMITS,
@@ -155,9 +207,7 @@ class GithubCopilot:
                 api.use_tokens(shared_web_tokens(hosts, credentials, api.fetch_web_token))
             if conversation is not None:
                 conversation_id = conversation.conversation_id
-            if conversation_id:
-                wire.thread_segment(conversation_id)
-            else:
+            if not conversation_id:
                 conversation_id = await api.create_thread()
             if conversation is None or conversation.conversation_id != conversation_id:
                 conversation = Conversation(conversation_id)

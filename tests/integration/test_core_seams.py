@@ -286,3 +286,84 @@ async def test_raw_control_characters_in_an_event_are_read_not_dropped() -> None
                 async with client.threads.stream("hello") as stream:
                     result = await stream.final()
     assert result.text == "a\tbc\x01d"
+
+
+@pytest.mark.parametrize(
+    ("options", "place"),
+    [
+        ({"proxy": "not a url"}, "proxy"),
+        ({"proxy": "ftp://127.0.0.1:21"}, "proxy"),
+        ({"max_event_size": 0}, "max_event_size"),
+        ({"timeouts": 5}, "timeouts"),
+        ({"limits": {"max_concurrent_requests": 5}}, "limits"),
+        ({"model": ""}, "model"),
+        ({"web_token_ttl": -1}, "web_token_ttl"),
+    ],
+)
+def test_client_options_are_checked_when_given(options: dict[str, Any], place: str) -> None:
+    with pytest.raises(UsageError, match=place):
+        CopilotClient(cookies=ALICE, env={}, **options)
+
+
+@pytest.mark.parametrize(
+    ("call", "place"),
+    [
+        (lambda client: client.threads.stream(42), "prompt"),
+        (lambda client: client.threads.stream(""), "prompt"),
+        (lambda client: client.threads.stream("hi", model=7), "model"),
+        (lambda client: client.threads.send(None), "prompt"),
+    ],
+    ids=["stream-int", "stream-empty", "stream-model", "send-none"],
+)
+async def test_calls_are_checked_before_a_thread_is_created(
+    call: Callable[[CopilotClient], Any], place: str
+) -> None:
+    with anyio.fail_after(15):
+        async with emulated_client() as (emu, client):
+            before = len(emu.stats.request_log)
+            with pytest.raises(UsageError, match=place):
+                result = call(client)
+                if hasattr(result, "__aenter__"):
+                    async with result:
+                        pass
+                else:
+                    await result
+            assert len(emu.stats.request_log) == before
+            assert emu.threads() == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "place"),
+    [
+        ({"messages": "hello"}, "messages"),
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "robot", "content": "x"}]}, r"messages\[0\]\.role"),
+        ({"messages": [{"role": "user", "content": 5}]}, r"messages\[0\]\.content"),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"content": [{"text": 1}]}]},
+            r"messages\[1\]\.content\[0\]\.text",
+        ),
+        ({"model": 3}, "model"),
+        ({"proxy": "nope"}, "proxy"),
+        ({"conversation_id": ".."}, "thread_id"),
+        ({"timeouts": 30}, "timeouts"),
+    ],
+)
+async def test_the_facade_checks_its_arguments_before_any_request(
+    arguments: dict[str, Any], place: str
+) -> None:
+    with anyio.fail_after(15):
+        async with serve_emulator() as emu:
+            call: dict[str, Any] = {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": "hi"}],
+                "cookies": ALICE,
+                "github_url": emu.base_url,
+                "api_url": emu.base_url,
+            }
+            call.update(arguments)
+            with pytest.raises(UsageError, match=place):
+                async with aclosing(GithubCopilot.create_async_generator(**call)) as pieces:
+                    async for _ in pieces:
+                        pass
+            assert emu.stats.request_log == []
