@@ -31,6 +31,8 @@ PURE_MODULES = (
     "copilot_anyio._auth",
     "copilot_anyio._config",
     "copilot_anyio._cookies",
+    "copilot_anyio.ide._types",
+    "copilot_anyio.ide._accumulate",
 )
 REQUIRED = frozenset(PURE_MODULES)
 
