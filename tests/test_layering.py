@@ -33,6 +33,9 @@ PURE_MODULES = (
     "copilot_anyio._cookies",
     "copilot_anyio.ide._types",
     "copilot_anyio.ide._accumulate",
+    "copilot_anyio.ide._versions",
+    "copilot_anyio.ide._validate",
+    "copilot_anyio.ide._wire",
 )
 REQUIRED = frozenset(PURE_MODULES)
 
