@@ -59,6 +59,7 @@ __all__ = [
     "SECRET_HEADERS",
     "VERSION_PIN_HEADERS",
     "error_from_response",
+    "error_parts",
     "parse_retry_after",
     "rate_limit_window",
 ]
@@ -162,6 +163,11 @@ def _decode_error_body(body: str) -> tuple[str | None, str | None]:
             None if message is None else str(message)[:_MAX_BODY_IN_MESSAGE],
         )
     return None, None
+
+
+def error_parts(body: str) -> tuple[str | None, str | None]:
+    """``(code, message)`` of an error body in any of Copilot's shapes (either may be None)."""
+    return _decode_error_body(body)
 
 
 def error_from_response(

@@ -36,6 +36,9 @@ PURE_MODULES = (
     "copilot_anyio.ide._versions",
     "copilot_anyio.ide._validate",
     "copilot_anyio.ide._wire",
+    "copilot_anyio.ide._catalogue",
+    "copilot_anyio.ide._device_flow",
+    "copilot_anyio.ide._token",
 )
 REQUIRED = frozenset(PURE_MODULES)
 
