@@ -39,6 +39,7 @@ PURE_MODULES = (
     "copilot_anyio.ide._catalogue",
     "copilot_anyio.ide._device_flow",
     "copilot_anyio.ide._token",
+    "copilot_anyio.ide._credentials",
 )
 REQUIRED = frozenset(PURE_MODULES)
 
