@@ -13,17 +13,27 @@ from ._config import Limits as Limits
 from ._config import Timeouts as Timeouts
 from ._errors import APIStatusError as APIStatusError
 from ._errors import AuthenticationError as AuthenticationError
+from ._errors import AuthorizationDeniedError as AuthorizationDeniedError
 from ._errors import BadRequestError as BadRequestError
+from ._errors import ClientVersionUnsupportedError as ClientVersionUnsupportedError
 from ._errors import ConnectError as ConnectError
 from ._errors import ConnectTimeout as ConnectTimeout
+from ._errors import ContextLengthExceededError as ContextLengthExceededError
+from ._errors import CopilotAccessDeniedError as CopilotAccessDeniedError
 from ._errors import CopilotError as CopilotError
 from ._errors import CredentialsError as CredentialsError
+from ._errors import DeviceCodeExpiredError as DeviceCodeExpiredError
+from ._errors import DeviceFlowError as DeviceFlowError
 from ._errors import EventTooLarge as EventTooLarge
+from ._errors import GitHubTokenRejectedError as GitHubTokenRejectedError
 from ._errors import IncompleteStreamError as IncompleteStreamError
 from ._errors import LocalProtocolError as LocalProtocolError
 from ._errors import MalformedEventError as MalformedEventError
+from ._errors import ModelNotSupportedError as ModelNotSupportedError
+from ._errors import ModelRoutingError as ModelRoutingError
 from ._errors import NotFoundError as NotFoundError
 from ._errors import PermissionDeniedError as PermissionDeniedError
+from ._errors import PolicyDeniedError as PolicyDeniedError
 from ._errors import PoolTimeout as PoolTimeout
 from ._errors import ProtocolError as ProtocolError
 from ._errors import QuotaExceededError as QuotaExceededError
@@ -37,11 +47,16 @@ from ._errors import StreamInterruptedError as StreamInterruptedError
 from ._errors import StreamServerError as StreamServerError
 from ._errors import StreamStalledError as StreamStalledError
 from ._errors import TokenExchangeError as TokenExchangeError
+from ._errors import TokenNotUsableForCopilotError as TokenNotUsableForCopilotError
 from ._errors import TransportError as TransportError
 from ._errors import UnexpectedResponseError as UnexpectedResponseError
+from ._errors import UnknownModelError as UnknownModelError
+from ._errors import UnsupportedAPIForModelError as UnsupportedAPIForModelError
+from ._errors import UnsupportedEndpointError as UnsupportedEndpointError
 from ._errors import UsageError as UsageError
 from ._errors import WebSessionInvalidError as WebSessionInvalidError
 from ._errors import WriteError as WriteError
+from ._errors import WrongHostError as WrongHostError
 from ._models import ChatChunk as ChatChunk
 from ._models import ChatResult as ChatResult
 from ._models import ThreadInfo as ThreadInfo
@@ -61,27 +76,37 @@ __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
     "APIStatusError",
     "AuthenticationError",
+    "AuthorizationDeniedError",
     "BadRequestError",
     "ChatChunk",
     "ChatResult",
     "ChatStream",
     "ChatThread",
     "ClientStatistics",
+    "ClientVersionUnsupportedError",
     "ConnectError",
     "ConnectTimeout",
+    "ContextLengthExceededError",
     "Conversation",
+    "CopilotAccessDeniedError",
     "CopilotClient",
     "CopilotError",
     "CredentialsError",
+    "DeviceCodeExpiredError",
+    "DeviceFlowError",
     "EventTooLarge",
+    "GitHubTokenRejectedError",
     "GithubCopilot",
     "HTTPXTransport",
     "IncompleteStreamError",
     "Limits",
     "LocalProtocolError",
     "MalformedEventError",
+    "ModelNotSupportedError",
+    "ModelRoutingError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PolicyDeniedError",
     "PoolTimeout",
     "ProtocolError",
     "QuotaExceededError",
@@ -102,12 +127,17 @@ __all__ = [
     "Timeouts",
     "TokenExchangeError",
     "TokenLease",
+    "TokenNotUsableForCopilotError",
     "Transport",
     "TransportError",
     "UnexpectedResponseError",
+    "UnknownModelError",
+    "UnsupportedAPIForModelError",
+    "UnsupportedEndpointError",
     "UsageError",
     "WebSessionInvalidError",
     "WriteError",
+    "WrongHostError",
     "encode_comment",
     "encode_event",
 ]

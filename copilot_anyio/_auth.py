@@ -15,18 +15,39 @@ and the server's ``expires_at`` is measured on a clock we do not share (protocol
 
 The refresh lead is deliberately modest: a lead close to the lifetime makes every request refresh
 (one client refreshed per request with a 20-minute lead on a 25-minute token).
+
+Bounds on what servers say
+--------------------------
+Lifetimes on the wire are the server's word, and a bad word must not turn into a refresh loop
+or an overflow. Whatever ``expires_in``, ``refresh_in`` or ``expires_at`` holds (zero, negative,
+tiny, huge, NaN, infinity, a string, a number too large for a float):
+
+* a lease built from it is refreshed no sooner than ``MIN_REFRESH_INTERVAL`` after it arrived,
+  and stays usable at least until then (a token the server called expired at once is still
+  tried; a 401 then replaces it through the reactive path, once);
+* no lifetime exceeds ``MAX_TOKEN_LIFETIME``;
+* a value that is not a number (strings included) is ignored (web) or replaced by
+  ``DEFAULT_COPILOT_REFRESH_IN`` (Copilot).
+
+Only a caller's explicit ``ttl`` may be shorter than that floor: tests and emulators use
+lifetimes of a second on purpose.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Final, final
 
 __all__ = [
+    "DEFAULT_COPILOT_REFRESH_IN",
     "DEFAULT_WEB_TOKEN_TTL",
+    "MAX_TOKEN_LIFETIME",
+    "MIN_REFRESH_INTERVAL",
     "REFRESH_LEAD",
     "TokenLease",
     "copilot_token_lease",
+    "lifetime_seconds",
     "web_token_lease",
 ]
 
@@ -34,6 +55,33 @@ __all__ = [
 DEFAULT_WEB_TOKEN_TTL: Final = 25 * 60.0
 #: Start replacing a token this long before it expires.
 REFRESH_LEAD: Final = 300.0
+#: No lease whose lifetime came from a server is refreshed sooner than this after receipt.
+MIN_REFRESH_INTERVAL: Final = 30.0
+#: The longest any token is trusted, whatever the server or caller says (one day).
+MAX_TOKEN_LIFETIME: Final = 86_400.0
+#: ``refresh_in`` assumed when a Copilot token reply has none that is a number (the usual value).
+DEFAULT_COPILOT_REFRESH_IN: Final = 1500.0
+#: The shortest lifetime a server's hint can give: long enough for ``MIN_REFRESH_INTERVAL``
+#: under the refresh-halfway rule of ``_lease``.
+_MIN_SERVER_LIFETIME: Final = 2 * MIN_REFRESH_INTERVAL
+
+
+def lifetime_seconds(value: Any) -> float | None:
+    """A lifetime field from a server as float seconds, or None when it is not a number.
+
+    Accepts ints and floats; rejects bools, NaN, strings and everything else. Integers too
+    large for a float become infinity (callers clamp), never an OverflowError.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            return math.inf if value > 0 else -math.inf
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    return None
 
 
 @final
@@ -71,20 +119,50 @@ def web_token_lease(
 ) -> TokenLease:
     """A lease for a web token received at ``now``.
 
-    ``payload`` is the chat/token reply; if it carries ``expires_in`` (seconds) the shorter of
-    that and ``ttl`` wins. The refresh starts ``REFRESH_LEAD`` before expiry, or halfway through
-    lifetimes too short for that lead (tests and emulators use a few seconds).
+    ``ttl`` is the caller's assumed lifetime (positive seconds; capped at
+    ``MAX_TOKEN_LIFETIME``). ``payload`` is the chat/token reply; if it carries a positive
+    ``expires_in`` (seconds), the shorter of that and ``ttl`` wins, but a server's hint never
+    makes the lifetime shorter than ``2 * MIN_REFRESH_INTERVAL``. The refresh starts
+    ``REFRESH_LEAD`` before expiry, or halfway through lifetimes too short for that lead.
+
+    Raises:
+        ValueError: ``ttl`` is not a positive number.
     """
+    if not ttl > 0:  # also catches NaN
+        raise ValueError(f"ttl must be a positive number of seconds, not {ttl!r}")
+    ttl = min(ttl, MAX_TOKEN_LIFETIME)
     if isinstance(payload, dict):
-        hinted = payload.get("expires_in")
-        if isinstance(hinted, int | float) and not isinstance(hinted, bool) and hinted > 0:
-            ttl = min(ttl, float(hinted))
+        hinted = lifetime_seconds(payload.get("expires_in"))
+        if hinted is not None and hinted > 0:
+            ttl = min(ttl, max(hinted, _MIN_SERVER_LIFETIME))
     return _lease(value, now, ttl)
 
 
-def copilot_token_lease(value: str, now: float, *, refresh_in: float) -> TokenLease:
-    """A lease for a Copilot token: deadline ``now + refresh_in + 60`` (protocol.md §6)."""
-    return _lease(value, now, max(refresh_in, 0.0) + 60.0)
+def copilot_token_lease(
+    value: str,
+    now: float,
+    *,
+    refresh_in: Any,
+    expires_at: Any = None,
+    wall_now: float | None = None,
+) -> TokenLease:
+    """A lease for a Copilot token: deadline ``now + refresh_in + 60`` (protocol.md §6).
+
+    ``refresh_in`` is the reply's field as sent: not a number → ``DEFAULT_COPILOT_REFRESH_IN``;
+    negative → 0; capped at ``MAX_TOKEN_LIFETIME``. ``expires_at`` (Unix seconds) only
+    shortens the lease, and only given ``wall_now`` (the current Unix time); a date in the past
+    or a skewed clock cannot push the lifetime under ``2 * MIN_REFRESH_INTERVAL``.
+    """
+    seconds = lifetime_seconds(refresh_in)
+    if seconds is None:
+        seconds = DEFAULT_COPILOT_REFRESH_IN
+    ttl = min(max(seconds, 0.0), MAX_TOKEN_LIFETIME) + 60.0
+    deadline = lifetime_seconds(expires_at)
+    if deadline is not None and wall_now is not None and math.isfinite(wall_now):
+        remaining = deadline - wall_now
+        if not math.isnan(remaining):
+            ttl = min(ttl, max(remaining, _MIN_SERVER_LIFETIME))
+    return _lease(value, now, ttl)
 
 
 def _lease(value: str, now: float, ttl: float) -> TokenLease:

@@ -4,6 +4,9 @@ Which one do I catch? ::
 
     CopilotError                          base of everything below; never raised bare
     ├── UsageError                        the caller misused the API (also a RuntimeError)
+    │   └── ModelRoutingError             the model cannot take this request; ``.model``
+    │       ├── UnknownModelError         not in the catalogue; ``.suggestions``
+    │       └── UnsupportedEndpointError  it does not serve the endpoint; ``.supported``
     ├── CredentialsError                  no credentials were given or found
     ├── TransportError                    no usable HTTP response came back
     │   ├── ConnectError
@@ -17,7 +20,8 @@ Which one do I catch? ::
     │   └── RemoteProtocolError           the peer sent something we cannot read
     │       ├── EventTooLarge             one SSE event outgrew ``max_event_size``
     │       └── UnexpectedResponseError   a page or JSON where a stream was expected
-    ├── StreamError                       a stream began but did not complete; ``.partial_text``
+    ├── StreamError                       a stream began but did not complete;
+    │   │                                 ``.partial_text .partial_tool_calls``
     │   ├── IncompleteStreamError         the body ended cleanly without the terminal event
     │   ├── StreamStalledError            no event for longer than the idle timeout
     │   ├── StreamInterruptedError        the connection broke mid-stream
@@ -25,14 +29,26 @@ Which one do I catch? ::
     │   └── MalformedEventError           an event could not be read (it may have held text)
     ├── APIStatusError                    an HTTP error status; ``.status_code .body .request_id``
     │   ├── BadRequestError               400
+    │   │   ├── ModelNotSupportedError    400 ``model_not_supported``: refresh the model list
+    │   │   ├── UnsupportedAPIForModelError  400 ``unsupported_api_for_model``: wrong endpoint
+    │   │   └── ContextLengthExceededError   400: the prompt is longer than the model takes
     │   ├── AuthenticationError           401
-    │   ├── QuotaExceededError            402, ``.retry_after``
+    │   ├── QuotaExceededError            402, ``.retry_after .resets_at``
     │   ├── PermissionDeniedError         403
+    │   │   └── PolicyDeniedError         403: a policy or plan does not allow this feature
     │   ├── NotFoundError                 404
-    │   ├── RateLimitError                429 (and 503 with ``retry-after``), ``.retry_after``
+    │   ├── WrongHostError                421: this Copilot API host does not serve the token
+    │   ├── RateLimitError                429 (and 503 with ``retry-after``), ``.retry_after .window``
+    │   ├── ClientVersionUnsupportedError 466: a version pin was retired; override it
     │   └── ServerError                   5xx
-    └── TokenExchangeError                the long-lived credential was refused: sign in again
-        └── WebSessionInvalidError        the github.com session cookies no longer work
+    ├── TokenExchangeError                the long-lived credential was refused: sign in again
+    │   ├── WebSessionInvalidError        the github.com session cookies no longer work
+    │   ├── GitHubTokenRejectedError      the GitHub token is bad or revoked: sign in again
+    │   ├── CopilotAccessDeniedError      signed in, but no Copilot access (server's reason)
+    │   └── TokenNotUsableForCopilotError a token of a kind the exchange does not take
+    └── DeviceFlowError                   the device sign-in failed; ``.error_code``
+        ├── DeviceCodeExpiredError        the code expired before it was entered: start again
+        └── AuthorizationDeniedError      the user declined the sign-in
 
 Cancellation is never turned into one of these, and a timeout never reads as cancellation.
 No message, repr or attribute here ever holds a token or a cookie: the I/O layer redacts
@@ -41,23 +57,36 @@ request headers before it builds an error, and bodies are the server's, not ours
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ide._types import ChatCompletionMessageToolCall
 
 __all__ = [
     "APIStatusError",
     "AuthenticationError",
+    "AuthorizationDeniedError",
     "BadRequestError",
+    "ClientVersionUnsupportedError",
     "ConnectError",
     "ConnectTimeout",
+    "ContextLengthExceededError",
+    "CopilotAccessDeniedError",
     "CopilotError",
     "CredentialsError",
+    "DeviceCodeExpiredError",
+    "DeviceFlowError",
     "EventTooLarge",
+    "GitHubTokenRejectedError",
     "IncompleteStreamError",
     "LocalProtocolError",
     "MalformedEventError",
+    "ModelNotSupportedError",
+    "ModelRoutingError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PolicyDeniedError",
     "PoolTimeout",
     "ProtocolError",
     "QuotaExceededError",
@@ -71,11 +100,16 @@ __all__ = [
     "StreamServerError",
     "StreamStalledError",
     "TokenExchangeError",
+    "TokenNotUsableForCopilotError",
     "TransportError",
     "UnexpectedResponseError",
+    "UnknownModelError",
+    "UnsupportedAPIForModelError",
+    "UnsupportedEndpointError",
     "UsageError",
     "WebSessionInvalidError",
     "WriteError",
+    "WrongHostError",
 ]
 
 
@@ -85,6 +119,40 @@ class CopilotError(Exception):
 
 class UsageError(CopilotError, RuntimeError):
     """The API was used in a way it does not support (e.g. iterating a closed stream)."""
+
+
+class ModelRoutingError(UsageError):
+    """The named model cannot take this request; raised before anything is sent.
+
+    Attributes:
+        model: the model id the request named.
+        endpoint: the API path the request was for (``"/chat/completions"``).
+    """
+
+    def __init__(self, message: str, *, model: str, endpoint: str) -> None:
+        super().__init__(message)
+        self.model = model
+        self.endpoint = endpoint
+
+
+class UnknownModelError(ModelRoutingError):
+    """The model id is not in the account's model list. ``suggestions``: close ids that are."""
+
+    def __init__(
+        self, message: str, *, model: str, endpoint: str, suggestions: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message, model=model, endpoint=endpoint)
+        self.suggestions: tuple[str, ...] = tuple(suggestions)
+
+
+class UnsupportedEndpointError(ModelRoutingError):
+    """The model exists but does not serve ``endpoint``; ``supported`` lists those it does."""
+
+    def __init__(
+        self, message: str, *, model: str, endpoint: str, supported: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message, model=model, endpoint=endpoint)
+        self.supported: tuple[str, ...] = tuple(supported)
 
 
 class CredentialsError(CopilotError):
@@ -172,12 +240,22 @@ class StreamError(CopilotError):
     """A response stream started but did not complete.
 
     ``partial_text`` holds every text delta that was received before the failure, so no
-    token of text is lost even when the stream is.
+    token of text is lost even when the stream is. ``partial_tool_calls`` holds the tool calls
+    begun so far (their ``arguments`` may be cut short), empty for flavours without tools.
     """
 
-    def __init__(self, message: str, *, partial_text: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        partial_tool_calls: Sequence[ChatCompletionMessageToolCall] = (),
+    ) -> None:
         super().__init__(message)
         self.partial_text = partial_text
+        self.partial_tool_calls: tuple[ChatCompletionMessageToolCall, ...] = tuple(
+            partial_tool_calls
+        )
 
 
 class IncompleteStreamError(StreamError):
@@ -200,8 +278,15 @@ class MalformedEventError(StreamError):
 class StreamServerError(StreamError):
     """The server reported an error inside the stream (an ``error`` object or event)."""
 
-    def __init__(self, message: str, *, partial_text: str = "", code: str | None = None) -> None:
-        super().__init__(message, partial_text=partial_text)
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial_text: str = "",
+        partial_tool_calls: Sequence[ChatCompletionMessageToolCall] = (),
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, partial_text=partial_text, partial_tool_calls=partial_tool_calls)
         self.code = code
 
 
@@ -252,6 +337,25 @@ class BadRequestError(APIStatusError):
     """400: the request was refused as malformed or unsupported (never retried)."""
 
 
+class ModelNotSupportedError(BadRequestError):
+    """400 ``model_not_supported``: the model is unknown to, or not enabled for, this account.
+
+    Refresh the model list (``GET /models``); the model may have been removed, or need its
+    policy accepted first.
+    """
+
+
+class UnsupportedAPIForModelError(BadRequestError):
+    """400 ``unsupported_api_for_model``: the model does not serve this endpoint.
+
+    Route by the model's ``supported_endpoints`` (``/responses``, ``/v1/messages``).
+    """
+
+
+class ContextLengthExceededError(BadRequestError):
+    """400: the prompt is longer than the model accepts. Shorten the conversation."""
+
+
 class AuthenticationError(APIStatusError):
     """401: the short-lived token was refused even after one refresh."""
 
@@ -261,27 +365,88 @@ class _RetryAfterMixin:
 
 
 class QuotaExceededError(APIStatusError, _RetryAfterMixin):
-    """402: the account's quota is used up. ``retry_after`` is seconds until it resets, if known."""
+    """402: the account's quota is used up.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    ``retry_after`` is seconds until it resets and ``resets_at`` the Unix time it does, when the
+    server said (``retry-after`` as seconds or as an HTTP date).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        resets_at: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.resets_at = resets_at
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the account or integration may not use this endpoint or model."""
 
 
+class PolicyDeniedError(PermissionDeniedError):
+    """403: an enterprise or organization policy (or the plan) does not allow this feature.
+
+    The message is the server's; an administrator, not a retry, changes the answer.
+    """
+
+
 class NotFoundError(APIStatusError):
     """404: the path, thread or model does not exist (or the thread API is disabled)."""
 
 
-class RateLimitError(APIStatusError, _RetryAfterMixin):
-    """429 (or 503 with ``retry-after``). ``retry_after`` is seconds to wait, if the server said."""
+class WrongHostError(APIStatusError):
+    """421 Misdirected Request: this Copilot API host does not serve the token's seat.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+    Typical after a plan change, or with a Business token sent to ``api.individual...``. Fetch a
+    new Copilot token and retry once, only if its ``endpoints.api`` names another host.
+    ``host`` is the host the request went to, when the caller knew it.
+    """
+
+    def __init__(self, message: str, *, host: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.host = host
+
+
+class RateLimitError(APIStatusError, _RetryAfterMixin):
+    """429 (or 503 with ``retry-after``). ``retry_after`` is seconds to wait, if the server said.
+
+    ``window`` names the limit that tripped, when the server said which: ``"session"`` (the
+    rolling 5-hour window), ``"weekly"``, ``"model"``, ``"integration"``, or the code itself for
+    others; None for a plain rate limit. ``resets_at`` is the Unix time ``retry_after`` ends.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        window: str | None = None,
+        resets_at: float | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
+        self.window = window
+        self.resets_at = resets_at
+
+
+class ClientVersionUnsupportedError(APIStatusError):
+    """466: Copilot no longer accepts a version this client sends (API version or editor).
+
+    Never retried: upgrade copilot-anyio, or override the pins (``IdeVersions.api_version``,
+    ``editor_version``, ``editor_plugin_version``). ``pins`` holds the values that were sent.
+    """
+
+    def __init__(
+        self, message: str, *, pins: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.pins: dict[str, str] = dict(pins or {})
 
 
 class ServerError(APIStatusError):
@@ -305,3 +470,72 @@ class TokenExchangeError(CopilotError):
 
 class WebSessionInvalidError(TokenExchangeError):
     """github.com refused the session cookies (expired, signed out, or not a Copilot user)."""
+
+
+class GitHubTokenRejectedError(TokenExchangeError):
+    """GitHub refused the GitHub token (401: bad, expired or revoked). Sign in again."""
+
+
+class CopilotAccessDeniedError(TokenExchangeError):
+    """The GitHub account has no usable Copilot access (no seat, policy, suspended plan...).
+
+    Attributes:
+        notification_id: the server's reason key (``no_copilot_access``, ``subscription_ended``,
+            ``feature_flag_blocked``...), when it sent one.
+        url: where the server says to go about it (sign-up or settings page), if any.
+        can_signup_for_limited: whether the free plan is open to this account, if said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notification_id: str | None = None,
+        url: str | None = None,
+        can_signup_for_limited: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.notification_id = notification_id
+        self.url = url
+        self.can_signup_for_limited = can_signup_for_limited
+
+
+class TokenNotUsableForCopilotError(TokenExchangeError):
+    """The exchange does not take this kind of GitHub token (a personal access token, or an
+    OAuth token of an app without Copilot, such as ``gh auth login``'s).
+
+    Sign in with the device flow under Copilot's client id instead. ``token_kind`` and
+    ``token_source`` describe the refused token (never its value).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        token_kind: str | None = None,
+        token_source: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.token_kind = token_kind
+        self.token_source = token_source
+
+
+# --- device flow -----------------------------------------------------------------------------
+
+
+class DeviceFlowError(CopilotError):
+    """The OAuth device sign-in failed. ``error_code`` is GitHub's ``error`` value, if any."""
+
+    def __init__(self, message: str, *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class DeviceCodeExpiredError(DeviceFlowError):
+    """The user code expired (or was never valid) before sign-in finished. Start again."""
+
+
+class AuthorizationDeniedError(DeviceFlowError):
+    """The user declined the sign-in on GitHub's device page."""

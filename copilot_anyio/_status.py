@@ -8,6 +8,21 @@ text (``unauthorized: token expired``), sometimes HTML. ``error_from_response`` 
 unwraps a nested ``error``, falls back to the text, and builds the typed error for the status
 with everything a caller needs to act: status, headers, body, ``code``, request id and, for
 429/402/503, ``retry_after`` in seconds (from seconds *or* an HTTP date, given ``now``).
+
+Beyond the status, a few bodies decide the class (protocol.md §5.2, §10):
+
+* 400 ``model_not_supported`` → ``ModelNotSupportedError`` (refresh ``/models``);
+  ``unsupported_api_for_model`` → ``UnsupportedAPIForModelError`` (route by
+  ``supported_endpoints``); a prompt over the model's limit → ``ContextLengthExceededError``.
+* 402 → ``QuotaExceededError`` with ``resets_at`` (Unix time) beside ``retry_after``.
+* 403 naming a policy ("not authorized to use this Copilot feature, it requires an enterprise or
+  organization policy") → ``PolicyDeniedError`` with the server's message.
+* 421 → ``WrongHostError`` (with the host, when ``request`` has an absolute URL).
+* 429 → ``RateLimitError`` whose ``window`` says which limit tripped. Codes may carry a plan
+  suffix (``user_global_rate_limited:pro``): the part before ``:`` decides; failing a known code,
+  the ``x-ratelimit-exceeded`` header's key names the window.
+* 466 → ``ClientVersionUnsupportedError``, naming the version pins the request carried so the
+  caller knows what to override.
 """
 
 from __future__ import annotations
@@ -20,28 +35,70 @@ import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from ._errors import (
     APIStatusError,
     AuthenticationError,
     BadRequestError,
+    ClientVersionUnsupportedError,
+    ContextLengthExceededError,
+    ModelNotSupportedError,
     NotFoundError,
     PermissionDeniedError,
+    PolicyDeniedError,
     QuotaExceededError,
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
+    UnsupportedAPIForModelError,
+    WrongHostError,
 )
+from ._http import Request
 
 __all__ = [
+    "RATE_LIMIT_WINDOWS",
     "SECRET_HEADERS",
+    "VERSION_PIN_HEADERS",
     "error_from_response",
+    "error_parts",
     "parse_retry_after",
+    "rate_limit_window",
     "unexpected_response",
 ]
 
 _MAX_BODY_IN_MESSAGE: Final = 300
 SECRET_HEADERS: Final = frozenset({"set-cookie", "cookie", "authorization", "proxy-authorization"})
+
+#: 429 codes (the part before any ``:plan`` suffix) and the limit window each one names.
+RATE_LIMIT_WINDOWS: Final[Mapping[str, str]] = {
+    "user_global_rate_limited": "session",
+    "user_weekly_rate_limited": "weekly",
+    "user_model_rate_limited": "model",
+    "integration_rate_limited": "integration",
+}
+#: Request headers that carry the version pins a 466 is about, and the setting to override.
+VERSION_PIN_HEADERS: Final[Mapping[str, str]] = {
+    "x-github-api-version": "api_version",
+    "editor-version": "editor_version",
+    "editor-plugin-version": "editor_plugin_version",
+    "user-agent": "user_agent",
+}
+_CONTEXT_CODES: Final = frozenset(
+    {"context_length_exceeded", "model_max_prompt_tokens_exceeded", "tokens_limit_reached"}
+)
+_CONTEXT_TEXT: Final = re.compile(
+    r"prompt token count of \d+ exceeds the limit|maximum context length|context window",
+    re.IGNORECASE,
+)
+_UNSUPPORTED_API_TEXT: Final = re.compile(
+    r"is not accessible via the \S+ endpoint|is not supported via Responses API", re.IGNORECASE
+)
+_POLICY_TEXT: Final = re.compile(
+    r"not authorized to use this Copilot feature|requires an enterprise or organization policy"
+    r"|disabled by (?:your )?(?:organization|enterprise)",
+    re.IGNORECASE,
+)
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:
@@ -70,6 +127,23 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return seconds
 
 
+def rate_limit_window(code: str | None, exceeded: str | None) -> str | None:
+    """Which limit a 429 reports: from its ``code`` (suffix after ``:`` ignored), else from the
+    ``x-ratelimit-exceeded`` header's key; None for a plain ``rate_limited`` or no clue."""
+    base = code.split(":", 1)[0].strip() if code else ""
+    if base in RATE_LIMIT_WINDOWS:
+        return RATE_LIMIT_WINDOWS[base]
+    if exceeded:
+        key = exceeded.lower()
+        if "weekly" in key:
+            return "weekly"
+        if "5-hour" in key or "session" in key:
+            return "session"
+    if base and base != "rate_limited":
+        return base
+    return None
+
+
 def _decode_error_body(body: str) -> tuple[str | None, str | None]:
     """(code, message) from an error body of any of the shapes Copilot sends."""
     try:
@@ -94,10 +168,27 @@ def _decode_error_body(body: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def error_parts(body: str) -> tuple[str | None, str | None]:
+    """``(code, message)`` of an error body in any of Copilot's shapes (either may be None)."""
+    return _decode_error_body(body)
+
+
 def error_from_response(
-    status: int, headers: Mapping[str, str], body: str, *, now: float
+    status: int,
+    headers: Mapping[str, str],
+    body: str,
+    *,
+    now: float,
+    request: Request | None = None,
 ) -> APIStatusError:
-    """The typed error for an HTTP error response. ``now`` is Unix time (for ``retry-after``)."""
+    """The typed error for an HTTP error response.
+
+    Args:
+        status, headers, body: the response (``body`` decoded as text).
+        now: the current Unix time, for an HTTP-date ``retry-after`` and ``resets_at``.
+        request: the request that failed, if at hand; only its URL's host (421) and its version
+            pin headers (466) are read, never its ``Authorization``.
+    """
     # Headers that can carry credentials are not kept on the error (a Set-Cookie on a failed
     # chat/token reply is a github.com session).
     lower = {k.lower(): v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
@@ -114,17 +205,25 @@ def error_from_response(
         "request_id": request_id,
     }
     retry_after = parse_retry_after(lower.get("retry-after"), now=now)
+    resets_at = None if retry_after is None else now + retry_after
     if status == 429 or (status == 503 and retry_after is not None):
-        return RateLimitError(message, retry_after=retry_after, **common)
+        window = rate_limit_window(code, lower.get("x-ratelimit-exceeded"))
+        return RateLimitError(
+            message, retry_after=retry_after, window=window, resets_at=resets_at, **common
+        )
     if status == 402:
-        return QuotaExceededError(message, retry_after=retry_after, **common)
+        return QuotaExceededError(message, retry_after=retry_after, resets_at=resets_at, **common)
+    if status == 421:
+        return WrongHostError(message, host=_host_of(request), **common)
+    if status == 466:
+        return _version_error(message, request, common)
     cls: type[APIStatusError]
     if status == 400:
-        cls = BadRequestError
+        cls = _bad_request_class(code, message)
     elif status == 401:
         cls = AuthenticationError
     elif status == 403:
-        cls = PermissionDeniedError
+        cls = PolicyDeniedError if _POLICY_TEXT.search(message) else PermissionDeniedError
     elif status == 404:
         cls = NotFoundError
     elif status >= 500:
@@ -162,3 +261,37 @@ def unexpected_response(
         content_type=content_type,
         body=body[:_MAX_BODY_IN_MESSAGE],
     )
+
+
+def _bad_request_class(code: str | None, message: str) -> type[BadRequestError]:
+    base = code.split(":", 1)[0] if code else ""
+    if base == "model_not_supported":
+        return ModelNotSupportedError
+    if base == "unsupported_api_for_model" or _UNSUPPORTED_API_TEXT.search(message):
+        return UnsupportedAPIForModelError
+    if base in _CONTEXT_CODES or _CONTEXT_TEXT.search(message):
+        return ContextLengthExceededError
+    return BadRequestError
+
+
+def _host_of(request: Request | None) -> str | None:
+    if request is None:
+        return None
+    try:
+        return urlsplit(request.url).hostname
+    except ValueError:
+        return None
+
+
+def _version_error(
+    message: str, request: Request | None, common: dict[str, Any]
+) -> ClientVersionUnsupportedError:
+    sent = {k.lower(): v for k, v in (request.headers if request is not None else {}).items()}
+    pins = {name: sent[name] for name in VERSION_PIN_HEADERS if name in sent}
+    shown = ", ".join(f"{name}: {value}" for name, value in pins.items()) or "none recorded"
+    settings = ", ".join(VERSION_PIN_HEADERS[name] for name in VERSION_PIN_HEADERS)
+    text = (
+        f"{message.rstrip()} (sent {shown}). Upgrade copilot-anyio, or override the version pins "
+        f"in IdeVersions ({settings}); api_version is the usual one."
+    )
+    return ClientVersionUnsupportedError(text, pins=pins, **common)

@@ -33,6 +33,15 @@ PURE_MODULES = (
     "copilot_anyio._auth",
     "copilot_anyio._config",
     "copilot_anyio._cookies",
+    "copilot_anyio.ide._types",
+    "copilot_anyio.ide._accumulate",
+    "copilot_anyio.ide._versions",
+    "copilot_anyio.ide._validate",
+    "copilot_anyio.ide._wire",
+    "copilot_anyio.ide._catalogue",
+    "copilot_anyio.ide._device_flow",
+    "copilot_anyio.ide._token",
+    "copilot_anyio.ide._credentials",
 )
 REQUIRED = frozenset(PURE_MODULES)
 
