@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from ._errors import CredentialsError
+from ._http import header_safe
 
 __all__ = [
     "SESSION_COOKIE",
@@ -71,7 +72,7 @@ def require_session(cookies: Mapping[Any, Any]) -> None:
     """
     for name, value in cookies.items():
         if not isinstance(name, str) or not _COOKIE_NAME.fullmatch(name):
-            shown = name if isinstance(name, str) and _header_safe(name) else "(unreadable)"
+            shown = name if isinstance(name, str) and header_safe(name) else "(unreadable)"
             raise CredentialsError(
                 f"the cookie name {shown!r:.40} cannot be sent in a Cookie header"
             )
@@ -79,7 +80,7 @@ def require_session(cookies: Mapping[Any, Any]) -> None:
             raise CredentialsError(
                 f"the cookie {name!r} must have a string value, not {type(value).__name__}"
             )
-        if not _header_safe(value) or ";" in value:
+        if not header_safe(value) or ";" in value:
             raise CredentialsError(
                 f"the cookie {name!r} holds characters that cannot be sent in a Cookie header "
                 "(a ';', a control character or non-ASCII): was it copied whole?"
@@ -95,11 +96,7 @@ def require_session(cookies: Mapping[Any, Any]) -> None:
 _COOKIE_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-def _header_safe(text: str) -> bool:
-    return text.isascii() and text.isprintable()
-
-
 def require_header_safe_token(token: Any, *, what: str = "the web token") -> None:
     """Raise CredentialsError (without the token) for a token that cannot go in a header."""
-    if not isinstance(token, str) or not token or not _header_safe(token) or " " in token:
+    if not isinstance(token, str) or not token or not header_safe(token) or " " in token:
         raise CredentialsError(f"{what} is empty or holds characters a header cannot carry")

@@ -13,12 +13,35 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, cast
 
-__all__ = ["IDEMPOTENT_METHODS", "ByteStream", "Request", "Response"]
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "ByteStream",
+    "Request",
+    "Response",
+    "header_safe",
+    "unsafe_header",
+]
 
 #: Methods that may be sent twice without doing twice what they do (RFC 9110 §9.2.2).
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "DELETE", "PUT", "OPTIONS"})
+
+
+def header_safe(value: str) -> bool:
+    """Can ``value`` go into an HTTP header as it is? Printable ASCII only: no CR, LF or NUL
+    (which would end the header or the request), nothing a server could read two ways."""
+    return value.isascii() and value.isprintable()
+
+
+def unsafe_header(headers: Mapping[str, str]) -> str | None:
+    """The name of the first header whose name or value cannot be sent, else None."""
+    for name, value in headers.items():
+        if not (isinstance(cast(object, name), str) and isinstance(cast(object, value), str)):
+            return str(name)
+        if not header_safe(value) or not header_safe(name) or ":" in name or " " in name:
+            return name if header_safe(name) else "(unprintable)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 import anyio
 
 from ._config import Timeouts
-from ._errors import AuthenticationError, CopilotError, RemoteProtocolError
-from ._http import Request, Response
+from ._errors import AuthenticationError, CopilotError, LocalProtocolError, RemoteProtocolError
+from ._http import Request, Response, unsafe_header
 from ._retry import RetryPolicy
 from ._status import error_from_response, unexpected_response
 from ._transport import Transport, close_response, read_body, read_error_body
@@ -129,6 +129,14 @@ class Sender:
             sent = (
                 request if auth is None or credential is None else auth.apply(request, credential)
             )
+            bad = unsafe_header(sent.headers)
+            if bad is not None:
+                # Values are checked where they enter (arguments, token replies); this is the
+                # last line, and it never repeats the value (it may be a credential).
+                raise LocalProtocolError(
+                    f"the {bad} header of {request.method} {_path(request.url)} holds characters "
+                    "that cannot be sent in an HTTP header"
+                )
             try:
                 response = await self.transport.send(sent)
                 if response.status_code >= 300:

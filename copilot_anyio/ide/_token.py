@@ -42,6 +42,7 @@ from .._errors import (
     RemoteProtocolError,
     TokenNotUsableForCopilotError,
 )
+from .._http import header_safe
 from .._status import error_from_response, error_parts, parse_retry_after
 from ._wire import COPILOT_CLIENT_ID
 
@@ -149,6 +150,11 @@ def parse_copilot_token(
     token = payload.get("token") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
         raise RemoteProtocolError("the Copilot token reply carried no token")
+    if not header_safe(token) or " " in token:
+        raise RemoteProtocolError(
+            "the Copilot token reply carried a token that cannot be sent in an HTTP header "
+            "(control characters, white space or non-ASCII)"
+        )
     api_url = _http_url(_dict(payload.get("endpoints")).get("api"))
     source = "endpoints.api"
     if api_url is None:

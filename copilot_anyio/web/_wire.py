@@ -36,7 +36,7 @@ from .._errors import (
     StreamServerError,
     UsageError,
 )
-from .._http import Request
+from .._http import Request, header_safe
 from .._lenient import event_json
 from .._models import ChatChunk, ChatResult, ThreadInfo
 
@@ -114,6 +114,11 @@ def parse_web_token(payload: Any) -> str:
     token = payload.get("token") if isinstance(payload, dict) else None
     if not isinstance(token, str) or not token:
         raise RemoteProtocolError("the chat/token reply carried no token")
+    if not header_safe(token) or " " in token:
+        raise RemoteProtocolError(
+            "the chat/token reply carried a token that cannot be sent in an HTTP header "
+            "(control characters, white space or non-ASCII)"
+        )
     return token
 
 

@@ -17,6 +17,7 @@ from copilot_anyio import (
     CopilotClient,
     GithubCopilot,
     NotFoundError,
+    RemoteProtocolError,
     Timeouts,
     UnexpectedResponseError,
     UsageError,
@@ -367,3 +368,33 @@ async def test_the_facade_checks_its_arguments_before_any_request(
                     async for _ in pieces:
                         pass
             assert emu.stats.request_log == []
+
+
+@pytest.mark.parametrize(
+    "token", ["CANARYtok\\r\\nX-Injected: yes", "CANARYtok\\u00e9", "CANARY tok", "CANARY\\u0000"]
+)
+async def test_a_server_token_that_cannot_be_a_header_is_a_typed_error_without_it(
+    token: str,
+) -> None:
+    async def routes(request: Seen) -> bytes:
+        if request.path.endswith("/chat/token"):
+            return _json("200 OK", '{"token": "' + token + '"}')
+        return await _web_routes(request)
+
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server:
+            async with CopilotClient(
+                cookies=ALICE,
+                github_url=server.url,
+                api_url=server.url,
+                github_api_url=server.url,
+                env={},
+            ) as client:
+                with pytest.raises(RemoteProtocolError, match="cannot be sent") as info:
+                    await client.chat("hello")
+    assert len(server.seen) == 1  # nothing was sent with it
+    chain: BaseException | None = info.value
+    while chain is not None:
+        assert "CANARY" not in str(chain)
+        assert "CANARY" not in repr(chain)
+        chain = chain.__cause__ or chain.__context__

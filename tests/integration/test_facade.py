@@ -148,7 +148,9 @@ async def test_errors_are_typed_and_credentials_required(monkeypatch: pytest.Mon
     monkeypatch.delenv("COPILOT_COOKIES", raising=False)
     monkeypatch.delenv("COPILOT_COOKIES_FILE", raising=False)
     with pytest.raises(CredentialsError):
-        async with aclosing(GithubCopilot.create_async_generator("", [])) as agen:
+        async with aclosing(
+            GithubCopilot.create_async_generator("", [{"role": "user", "content": "hi"}])
+        ) as agen:
             async for _ in agen:
                 pass  # pragma: no cover
     with anyio.fail_after(15):

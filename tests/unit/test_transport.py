@@ -9,6 +9,7 @@ from typing import Any
 import anyio
 import pytest
 
+from copilot_anyio._http import unsafe_header
 from copilot_anyio._transport import HTTPXTransport, _httpx
 
 pytestmark = pytest.mark.anyio
@@ -59,3 +60,22 @@ async def test_plain_http_hosts_load_no_ca_bundle(builds: list[tuple[Any, bool]]
 async def test_an_https_proxy_still_gets_a_real_context(builds: list[tuple[Any, bool]]) -> None:
     await (await HTTPXTransport.open(tls=False, proxy="https://127.0.0.1:9")).aclose()
     assert builds == [(True, True)]
+
+
+@pytest.mark.parametrize(
+    ("headers", "bad"),
+    [
+        ({"Authorization": "Bearer a\r\nX: y"}, "Authorization"),
+        ({"Authorization": "Bearer caf\u00e9"}, "Authorization"),
+        ({"A": "ok", "B": "nul\x00"}, "B"),
+        ({"Bad Name": "v"}, "Bad Name"),
+        ({"X:Y": "v"}, "X:Y"),
+        ({"\n": "v"}, "(unprintable)"),
+    ],
+)
+def test_unsafe_header_names_the_header_not_the_value(headers: dict[str, str], bad: str) -> None:
+    assert unsafe_header(headers) == bad
+
+
+def test_ordinary_headers_are_safe() -> None:
+    assert unsafe_header({"Authorization": "Bearer abc.DEF-123_~+/=", "Accept": "*/*"}) is None
