@@ -60,6 +60,9 @@ from ._errors import WrongHostError as WrongHostError
 from ._models import ChatChunk as ChatChunk
 from ._models import ChatResult as ChatResult
 from ._models import ThreadInfo as ThreadInfo
+from ._resources import Chat as Chat
+from ._resources import Completions as Completions
+from ._resources import Models as Models
 from ._retry import RetryPolicy as RetryPolicy
 from ._sse import DEFAULT_MAX_EVENT_SIZE as DEFAULT_MAX_EVENT_SIZE
 from ._sse import ServerSentEvent as ServerSentEvent
@@ -69,6 +72,10 @@ from ._sse import encode_event as encode_event
 from ._stream import ChatStream as ChatStream
 from ._transport import HTTPXTransport as HTTPXTransport
 from ._transport import Transport as Transport
+from .ide._catalogue import Model as Model
+from .ide._types import ChatCompletion as ChatCompletion
+from .ide._types import ChatCompletionChunk as ChatCompletionChunk
+from .ide._versions import IdeVersions as IdeVersions
 
 __version__ = "0.1.0"
 
@@ -78,12 +85,16 @@ __all__ = [
     "AuthenticationError",
     "AuthorizationDeniedError",
     "BadRequestError",
+    "Chat",
     "ChatChunk",
+    "ChatCompletion",
+    "ChatCompletionChunk",
     "ChatResult",
     "ChatStream",
     "ChatThread",
     "ClientStatistics",
     "ClientVersionUnsupportedError",
+    "Completions",
     "ConnectError",
     "ConnectTimeout",
     "ContextLengthExceededError",
@@ -98,12 +109,15 @@ __all__ = [
     "GitHubTokenRejectedError",
     "GithubCopilot",
     "HTTPXTransport",
+    "IdeVersions",
     "IncompleteStreamError",
     "Limits",
     "LocalProtocolError",
     "MalformedEventError",
+    "Model",
     "ModelNotSupportedError",
     "ModelRoutingError",
+    "Models",
     "NotFoundError",
     "PermissionDeniedError",
     "PolicyDeniedError",

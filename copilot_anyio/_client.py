@@ -1,4 +1,4 @@
-"""``CopilotClient``: the structured-concurrency client of the github.com web-chat flavour.
+"""``CopilotClient``: one structured-concurrency client for both Copilot flavours.
 
 The client is an async context manager that owns one task group and one transport. The task
 group runs the background token refresh, the idle watchdog and the reader of every open stream;
@@ -6,37 +6,47 @@ nothing outlives the ``async with``. Errors cross the boundary bare (``_groups``
 from inside the task group is re-raised as itself, not wrapped in an ``ExceptionGroup``, so
 ``except copilot_anyio.RateLimitError`` works.
 
-What a request needs lives in one ``_WebContext`` that the client builds on entry and its
-threads share; a ``ChatThread`` never reaches into the client.
+What a request needs lives in one ``Context`` that the client builds on entry and its
+namespaces (``_resources``) share; no namespace reaches into the client.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from os import PathLike
 from typing import Any, Final, TypeVar, cast, final
 
 import anyio
-from anyio.abc import TaskGroup
 
 from ._auth import DEFAULT_WEB_TOKEN_TTL, TokenLease
 from ._checks import PROXY_SCHEMES, http_url, non_empty_str, number, whole_number
 from ._config import Hosts, Limits, Timeouts
-from ._credentials import ENV_COOKIES, ENV_COOKIES_FILE, resolve_web
-from ._errors import UsageError
+from ._credentials import (
+    ENV_COOKIES,
+    ENV_COOKIES_FILE,
+    WEB_WHERE,
+    IdeCredentials,
+    discover_github_token,
+    ide_where,
+    resolve_ide,
+    web_or_none,
+)
+from ._errors import CredentialsError, UsageError
 from ._groups import collapse_exception_group, task_group
 from ._models import ChatChunk, ChatResult, ThreadInfo
-from ._pump import IdleWatchdog, Pump, collect
+from ._pump import IdleWatchdog
+from ._resources import Chat, ChatThread, Context, Models, Threads
 from ._retry import RetryPolicy
 from ._send import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import ChatStream
 from ._token_manager import TokenManager
-from ._transport import HTTPXTransport, Transport, close_response
-from .web import _wire as wire
+from ._transport import HTTPXTransport, Transport
+from .ide._api import CopilotTokens, IdeAPI, StaticCopilotToken
+from .ide._versions import IdeVersions
 from .web._api import StaticToken, WebAPI
 
 __all__ = [
@@ -65,230 +75,43 @@ class ClientStatistics:
             single-flight holds).
         requests_in_flight: requests holding a concurrency slot now.
         requests_waiting: requests queued for a slot.
+        copilot_token_exchanges: Copilot tokens bought with the GitHub token so far.
+        max_copilot_token_exchanges_in_flight: the most exchanges ever in flight at once.
     """
 
     token_fetches: int
     max_token_fetches_in_flight: int
     requests_in_flight: int
     requests_waiting: int
-
-
-@dataclass(frozen=True, slots=True)
-class _WebContext:
-    """Everything a web request of an open client needs."""
-
-    api: WebAPI
-    task_group: TaskGroup
-    watchdog: IdleWatchdog
-    limiter: anyio.CapacityLimiter
-    model: str
-    timeouts: Timeouts
-    limits: Limits
-    max_event_size: int
-
-
-@final
-class ChatThread:
-    """A github.com chat thread: a conversation whose history the server keeps.
-
-    Each completed turn moves ``parent_message_id`` to the new assistant message, so follow-ups
-    keep their context. Turns of one thread are meant to be sent one after another.
-    A thread created with ``id=None`` is created on the server by its first message.
-    """
-
-    def __init__(
-        self,
-        context: _WebContext,
-        thread_id: str | None,
-        *,
-        parent_message_id: str = "root",
-        model: str | None = None,
-    ) -> None:
-        if thread_id is not None:
-            wire.thread_segment(thread_id)  # refuse an id that is not one path segment, now
-        if not isinstance(parent_message_id, str):
-            raise UsageError("parent_message_id must be a string")
-        model = _model(model)
-        self._context = context
-        self._id = thread_id
-        self.parent_message_id = parent_message_id
-        self.model = model
-        self._create_lock = anyio.Lock()
-
-    def __repr__(self) -> str:
-        return f"ChatThread(id={self._id!r}, parent_message_id={self.parent_message_id!r})"
-
-    @property
-    def id(self) -> str | None:
-        """The thread id (None until the first message creates the thread)."""
-        return self._id
-
-    async def ensure_created(self) -> str:
-        """The thread id, creating the thread on the server first if needed."""
-        async with self._create_lock:
-            if self._id is None:
-                self._id = await self._context.api.create_thread()
-            return self._id
-
-    def _record(self, result: ChatResult) -> None:
-        if result.message_id:
-            self.parent_message_id = result.message_id
-
-    def stream(self, prompt: str, *, model: str | None = None) -> ChatStream[ChatChunk, ChatResult]:
-        """Send ``prompt`` as the next turn and stream the reply (see ``ChatStream``)."""
-        context = self._context
-        non_empty_str(prompt, "prompt")
-        model = _model(model) or self.model or context.model
-
-        async def opener() -> tuple[Any, wire.WebStreamAccumulator]:
-            thread_id = await self.ensure_created()
-            return await context.api.open_turn(
-                thread_id=thread_id,
-                content=prompt,
-                model=model,
-                parent_message_id=self.parent_message_id,
-            )
-
-        return ChatStream(
-            task_group=context.task_group,
-            watchdog=context.watchdog,
-            limiter=context.limiter,
-            opener=opener,
-            on_complete=self._record,
-            buffer=context.limits.stream_buffer,
-            idle=context.timeouts.idle,
-            max_event_size=context.max_event_size,
-        )
-
-    async def send(self, prompt: str, *, model: str | None = None) -> ChatResult:
-        """Send ``prompt`` and return the whole reply (a non-streaming request).
-
-        The reply is read by its ``Content-Type``, not by what was asked for: the server may
-        stream even when ``streaming`` is false (protocol.md §2.5).
-        """
-        context = self._context
-        non_empty_str(prompt, "prompt")
-        model = _model(model) or self.model or context.model
-        async with context.limiter:
-            thread_id = await self.ensure_created()
-            response, accumulator = await context.api.open_turn(
-                thread_id=thread_id,
-                content=prompt,
-                model=model,
-                parent_message_id=self.parent_message_id,
-                streaming=False,
-            )
-            try:
-                if "text/event-stream" in response.content_type:
-                    pump = Pump(response, accumulator, max_event_size=context.max_event_size)
-                    result = await collect(pump, context.timeouts.idle)
-                else:
-                    payload = await context.api.sender.read_json(response)
-                    result = wire.result_from_message(payload, thread_id)
-            finally:
-                await close_response(response)
-        self._record(result)
-        return result
-
-    async def delete(self) -> None:
-        """Delete the thread on the server."""
-        if self._id is not None:
-            async with self._context.limiter:
-                await self._context.api.delete_thread(self._id)
-
-
-@final
-class Threads:
-    """``client.threads``: the github.com web-chat threads of the signed-in account."""
-
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], _WebContext]) -> None:
-        self._context = context  # the open client's context, or UsageError when it is closed
-
-    def __repr__(self) -> str:
-        return "<Threads>"
-
-    def __call__(
-        self,
-        thread_id: str | None = None,
-        *,
-        parent_message_id: str = "root",
-        model: str | None = None,
-    ) -> ChatThread:
-        """A conversation: a new one (created by its first message) or an existing thread.
-
-        To continue an existing thread, pass its id and the id of its last assistant message
-        as ``parent_message_id`` (``resume`` looks that up for you).
-        """
-        return ChatThread(
-            self._context(),
-            thread_id,
-            parent_message_id=parent_message_id,
-            model=model,
-        )
-
-    def stream(
-        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
-    ) -> ChatStream[ChatChunk, ChatResult]:
-        """Stream the reply to ``prompt``, in ``thread`` or in a new thread.
-
-        Use as ``async with client.threads.stream(prompt) as stream: async for chunk in stream``.
-        Entering raises the request's ``APIStatusError`` (after one transparent token refresh
-        on 401); iterating raises the stream's ``StreamError``. See ``ChatStream``.
-        """
-        return (thread or self()).stream(prompt, model=model)
-
-    async def send(
-        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
-    ) -> ChatResult:
-        """The whole reply to ``prompt`` (non-streaming), in ``thread`` or a new thread."""
-        return await (thread or self()).send(prompt, model=model)
-
-    async def new(self, *, model: str | None = None) -> ChatThread:
-        """Create a thread on the server now and return it."""
-        thread = self(model=model)
-        async with self._context().limiter:
-            await thread.ensure_created()
-        return thread
-
-    async def resume(self, thread_id: str, *, model: str | None = None) -> ChatThread:
-        """Continue an existing thread after its last assistant message."""
-        context = self._context()
-        wire.thread_segment(thread_id)
-        async with context.limiter:
-            payload = await context.api.list_messages(thread_id)
-        parent = wire.last_assistant_message_id(payload)
-        return self(thread_id, parent_message_id=parent, model=model)
-
-    async def list(self) -> list[ThreadInfo]:
-        """The account's threads, as the server lists them."""
-        context = self._context()
-        async with context.limiter:
-            return await context.api.list_threads()
-
-    async def delete(self, thread_id: str) -> None:
-        """Delete a thread."""
-        wire.thread_segment(thread_id)
-        context = self._context()
-        async with context.limiter:
-            await context.api.delete_thread(thread_id)
+    copilot_token_exchanges: int = 0
+    max_copilot_token_exchanges_in_flight: int = 0
 
 
 class CopilotClient(anyio.AsyncContextManagerMixin):
-    """GitHub Copilot Chat (the github.com web flavour), for trio and asyncio alike.
+    """GitHub Copilot Chat, both flavours, for trio and asyncio alike.
 
     ::
 
-        async with CopilotClient(cookies={"user_session": "..."}) as client:
-            async with client.threads.stream("Explain SSE in one sentence.") as stream:
+        async with CopilotClient() as client:            # a GitHub token from the chain below
+            completion = await client.chat.completions.create(
+                model="gpt-4.1", messages=[{"role": "user", "content": "Hi"}]
+            )
+            async with client.threads.stream("Explain SSE.") as stream:   # needs cookies
                 async for text in stream.text_deltas():
                     print(text, end="")
 
-    Credentials, first found wins: ``web_token`` (a web token you already have; it cannot be
-    refreshed), ``cookies`` (a dict or a ``Cookie`` header string), ``cookies_file`` (a
-    Netscape ``cookies.txt``), then the environment variables ``COPILOT_COOKIES`` and
-    ``COPILOT_COOKIES_FILE``. Only github.com ever receives the cookies.
+    The IDE flavour (``client.models``, ``client.chat.completions``), first found wins:
+    ``github_token`` (``ghu_…``/``gho_…``), ``copilot_token`` (already exchanged; cannot be
+    refreshed), the environment variables ``COPILOT_GITHUB_TOKEN``, ``GH_TOKEN``,
+    ``GITHUB_TOKEN``, the editors' ``github-copilot/apps.json`` and ``hosts.json``, then the
+    token ``copilot-anyio login`` stored. ``versions`` (``IdeVersions``) overrides the version
+    pins sent.
+
+    The web flavour (``client.threads``), first found wins: ``web_token`` (cannot be refreshed),
+    ``cookies`` (a dict or a ``Cookie`` header string), ``cookies_file`` (a Netscape
+    ``cookies.txt``), then ``COPILOT_COOKIES`` and ``COPILOT_COOKIES_FILE``. Only the GitHub host
+    ever receives the cookies. Both flavours may be configured at once; a namespace whose
+    credential is missing raises ``CredentialsError`` saying where it would have been found.
 
     Hosts: ``github_url``, ``api_url`` (and ``github_api_url`` for the IDE flavour), else
     ``COPILOT_GITHUB_URL`` / ``COPILOT_API_URL`` / ``COPILOT_GITHUB_API_URL``, else the public
@@ -322,6 +145,9 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         trust_env: bool = True,
         web_token_ttl: float = DEFAULT_WEB_TOKEN_TTL,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        github_token: str | None = None,
+        copilot_token: str | None = None,
+        versions: IdeVersions | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if env is None else env
@@ -336,9 +162,14 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             proxy = http_url(proxy, "proxy", schemes=PROXY_SCHEMES)
         number(web_token_ttl, "web_token_ttl")
         whole_number(max_event_size, "max_event_size", minimum=1)
-        self._credentials = resolve_web(
+        self._env = env
+        self._web_credentials = web_or_none(
             env, web_token=web_token, cookies=cookies, cookies_file=cookies_file
         )
+        self._ide_credentials = resolve_ide(
+            env, github_token=github_token, copilot_token=copilot_token
+        )
+        self.versions = _instance(versions, IdeVersions, "versions")
         self._transport_options: dict[str, Any] = {
             "proxy": proxy,
             "verify": verify,
@@ -347,10 +178,16 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         self._given_transport = transport
         self._web_token_ttl = web_token_ttl
         self._max_event_size = max_event_size
-        self._context: _WebContext | None = None
+        self._context: Context | None = None
         self._token_manager: TokenManager | None = None
+        self._copilot_tokens: CopilotTokens | None = None
         self._limiter = anyio.CapacityLimiter(self.limits.max_concurrent_requests)
-        self.threads = Threads(self._web_context)
+        #: the github.com web-chat threads (web flavour)
+        self.threads = Threads(self._open_context)
+        #: the model catalogue (IDE flavour)
+        self.models = Models(self._open_context)
+        #: ``client.chat.completions`` (IDE flavour)
+        self.chat = Chat(self._open_context, self.threads)
 
     def __repr__(self) -> str:
         state = "open" if self._context is not None else "closed"
@@ -369,27 +206,64 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             **self._transport_options,
         )
 
+    async def _ide_credentials_now(self) -> IdeCredentials | None:
+        if self._ide_credentials is not None:
+            return self._ide_credentials
+        found = await discover_github_token(self._env, self.hosts.github_url)
+        return None if found is None else IdeCredentials(github_token=found)
+
     @asynccontextmanager
     async def __asynccontextmanager__(self) -> AsyncGenerator[CopilotClient]:
         if self._context is not None:
             raise UsageError("this CopilotClient is already open")
-        cookies = await self._credentials.load_cookies(self.hosts.github_url)
+        web_credentials = self._web_credentials
+        ide_credentials = await self._ide_credentials_now()
+        if web_credentials is None and ide_credentials is None:
+            raise CredentialsError(
+                "no credentials for either Copilot flavour. The IDE flavour: "
+                f"{ide_where(self._env, self.hosts.github_url)}. The web flavour: {WEB_WHERE}"
+            )
+        cookies = (
+            {}
+            if web_credentials is None
+            else await web_credentials.load_cookies(self.hosts.github_url)
+        )
         transport = await self._open_transport()
         try:
             sender = Sender(transport, retry=self.retry, timeouts=self.timeouts)
-            api = WebAPI(sender, self.hosts, cookies=cookies, web_token_ttl=self._web_token_ttl)
-            if self._credentials.web_token is not None:
-                api.use_tokens(StaticToken(self._credentials.web_token))
-            else:
-                self._token_manager = TokenManager(api.fetch_web_token)
-                api.use_tokens(self._token_manager)
+            web: WebAPI | None = None
+            if web_credentials is not None:
+                web = WebAPI(sender, self.hosts, cookies=cookies, web_token_ttl=self._web_token_ttl)
+                if web_credentials.web_token is not None:
+                    web.use_tokens(StaticToken(web_credentials.web_token))
+                else:
+                    self._token_manager = TokenManager(web.fetch_web_token)
+                    web.use_tokens(self._token_manager)
+            ide: IdeAPI | None = None
+            if ide_credentials is not None:
+                tokens: CopilotTokens | StaticCopilotToken
+                if ide_credentials.github_token is not None:
+                    tokens = self._copilot_tokens = CopilotTokens(
+                        sender,
+                        github_api_url=self.hosts.github_api_url,
+                        github_token=ide_credentials.github_token,
+                        versions=self.versions,
+                    )
+                else:
+                    assert ide_credentials.copilot_token is not None
+                    tokens = StaticCopilotToken(ide_credentials.copilot_token, self.hosts.api_url)
+                ide = IdeAPI(sender, tokens, versions=self.versions)
             watchdog = IdleWatchdog()
             async with task_group() as tg:
-                if self._token_manager is not None:
-                    tg.start_soon(self._token_manager.run)
+                for manager in (self._token_manager, self._copilot_token_manager):
+                    if manager is not None:
+                        tg.start_soon(manager.run)
                 tg.start_soon(watchdog.run)
-                self._context = _WebContext(
-                    api=api,
+                self._context = Context(
+                    web_api=web,
+                    ide_api=ide,
+                    web_missing=WEB_WHERE,
+                    ide_missing=ide_where(self._env, self.hosts.github_url),
                     task_group=tg,
                     watchdog=watchdog,
                     limiter=self._limiter,
@@ -407,7 +281,11 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             with anyio.CancelScope(shield=True):
                 await transport.aclose()
 
-    def _web_context(self) -> _WebContext:
+    @property
+    def _copilot_token_manager(self) -> TokenManager | None:
+        return None if self._copilot_tokens is None else self._copilot_tokens.manager
+
+    def _open_context(self) -> Context:
         if self._context is None:
             raise UsageError("use the client inside `async with CopilotClient(...) as client:`")
         return self._context
@@ -438,12 +316,6 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         """``client.threads.stream()``: stream the reply to ``prompt``."""
         return self.threads.stream(prompt, thread=thread, model=model)
 
-    async def chat(
-        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
-    ) -> ChatResult:
-        """``client.threads.send()``: the whole reply to ``prompt`` (non-streaming)."""
-        return await self.threads.send(prompt, thread=thread, model=model)
-
     async def list_threads(self) -> list[ThreadInfo]:
         """``client.threads.list()``: the account's threads."""
         return await self.threads.list()
@@ -454,18 +326,21 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
 
     async def web_token(self) -> TokenLease | None:
         """The current web-token lease (fetching one if there is none); None with ``web_token=``."""
-        context = self._web_context()
-        await context.api.auth.credential()
+        context = self._open_context()
+        await context.web().auth.credential()
         return None if self._token_manager is None else self._token_manager.lease
 
     def statistics(self) -> ClientStatistics:
         """Counters: token fetches, single-flight high-water mark, requests in flight."""
         manager = self._token_manager
+        copilot = self._copilot_token_manager
         return ClientStatistics(
             token_fetches=0 if manager is None else manager.fetches,
             max_token_fetches_in_flight=0 if manager is None else manager.max_in_flight,
             requests_in_flight=self._limiter.borrowed_tokens,
             requests_waiting=self._limiter.statistics().tasks_waiting,
+            copilot_token_exchanges=0 if copilot is None else copilot.fetches,
+            max_copilot_token_exchanges_in_flight=0 if copilot is None else copilot.max_in_flight,
         )
 
 
@@ -479,8 +354,3 @@ def _instance(value: Any, kind: type[_T], place: str) -> _T:
 
 
 _T = TypeVar("_T")
-
-
-def _model(model: Any) -> str | None:
-    """A model argument: None (use the default) or a non-empty string."""
-    return None if model is None else non_empty_str(model, "model")

@@ -1,5 +1,9 @@
 """Credentials from arguments, the environment and files: decided once, for client and facade.
 
+Two flavours, two chains. The web flavour (github.com cookies) and the IDE flavour (a GitHub
+token, or an already exchanged Copilot token) may both be configured; each namespace of the
+client uses its own, and one whose credential is missing says where it would have been found.
+
 ``resolve_web`` runs when a client (or a facade call) is constructed: it picks the first
 credential found, validates it, and raises ``CredentialsError`` naming what is missing, before
 any I/O. ``WebCredentials.load_cookies`` does the one piece of I/O (reading a cookies file) off
@@ -9,9 +13,11 @@ the event loop, and can be cancelled even when the file blocks (a FIFO).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
+from pathlib import PurePath
 from typing import Final
 
 import anyio
@@ -23,13 +29,33 @@ from ._cookies import (
     require_session,
 )
 from ._errors import CredentialsError
+from ._http import header_safe
+from .ide._credentials import (
+    FoundToken,
+    credential_file_candidates,
+    parse_apps_json,
+    parse_hosts_json,
+    parse_token_store,
+    token_store_path,
+)
 
-__all__ = ["ENV_COOKIES", "ENV_COOKIES_FILE", "WebCredentials", "resolve_web"]
+__all__ = [
+    "ENV_COOKIES",
+    "ENV_COOKIES_FILE",
+    "ENV_GITHUB_TOKENS",
+    "IdeCredentials",
+    "WebCredentials",
+    "discover_github_token",
+    "resolve_ide",
+    "resolve_web",
+]
 
 #: github.com cookies as a ``Cookie`` header string ("user_session=...; ...").
 ENV_COOKIES: Final = "COPILOT_COOKIES"
 #: Path of a Netscape ``cookies.txt`` export holding the github.com cookies.
 ENV_COOKIES_FILE: Final = "COPILOT_COOKIES_FILE"
+#: Environment variables holding a GitHub token, in the order they are read.
+ENV_GITHUB_TOKENS: Final = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -62,6 +88,11 @@ class WebCredentials:
         return cookies
 
 
+WEB_WHERE: Final = (
+    f"pass cookies=, cookies_file= or web_token=, or set {ENV_COOKIES} or {ENV_COOKIES_FILE}"
+)
+
+
 def resolve_web(
     env: Mapping[str, str],
     *,
@@ -71,7 +102,23 @@ def resolve_web(
     who: str = "CopilotClient",
 ) -> WebCredentials:
     """The first credential found: ``web_token``, ``cookies``, ``cookies_file``, then
-    ``COPILOT_COOKIES`` and ``COPILOT_COOKIES_FILE``. Validated; nothing is read yet."""
+    ``COPILOT_COOKIES`` and ``COPILOT_COOKIES_FILE``. Validated; nothing is read yet.
+
+    Raises CredentialsError when there is none (``web_or_none`` returns None instead)."""
+    found = web_or_none(env, web_token=web_token, cookies=cookies, cookies_file=cookies_file)
+    if found is None:
+        raise CredentialsError(f"no credentials: {who} needs github.com cookies: {WEB_WHERE}")
+    return found
+
+
+def web_or_none(
+    env: Mapping[str, str],
+    *,
+    web_token: str | None = None,
+    cookies: Mapping[str, str] | str | None = None,
+    cookies_file: str | PathLike[str] | None = None,
+) -> WebCredentials | None:
+    """``resolve_web``'s chain; None when nothing is configured."""
     if web_token is not None:
         require_header_safe_token(web_token)
         return WebCredentials(web_token=web_token)
@@ -87,10 +134,100 @@ def resolve_web(
         return WebCredentials(cookies=parsed)
     if env.get(ENV_COOKIES_FILE):
         return WebCredentials(cookies_file=env[ENV_COOKIES_FILE])
-    raise CredentialsError(
-        f"no credentials: pass {who} cookies=, cookies_file= or web_token=, or set "
-        f"{ENV_COOKIES} or {ENV_COOKIES_FILE}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class IdeCredentials:
+    """What signs the IDE flavour in: a GitHub token (and where it was found), or a Copilot
+    token given as it is."""
+
+    github_token: FoundToken | None = None
+    copilot_token: str | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        if self.github_token is not None:
+            return f"IdeCredentials(github_token from {self.github_token.source})"
+        return "IdeCredentials(copilot_token)"
+
+
+def resolve_ide(
+    env: Mapping[str, str],
+    *,
+    github_token: str | None = None,
+    copilot_token: str | None = None,
+) -> IdeCredentials | None:
+    """The arguments, then ``COPILOT_GITHUB_TOKEN``, ``GH_TOKEN``, ``GITHUB_TOKEN``: validated,
+    without I/O. None when none of them is set (then the files are looked at, on entry)."""
+    if github_token is not None:
+        require_header_safe_token(github_token, what="github_token")
+        return IdeCredentials(github_token=FoundToken(token=github_token, source="github_token="))
+    if copilot_token is not None:
+        require_header_safe_token(copilot_token, what="copilot_token")
+        return IdeCredentials(copilot_token=copilot_token)
+    for name in ENV_GITHUB_TOKENS:
+        value = env.get(name, "").strip()
+        if value:
+            require_header_safe_token(value, what=f"the token in {name}")
+            return IdeCredentials(github_token=FoundToken(token=value, source=name))
+    return None
+
+
+def ide_where(env: Mapping[str, str], github_url: str) -> str:
+    """Where a GitHub token would have been found, for the CredentialsError that says so."""
+    files = [str(path) for path in _candidate_files(env, github_url)]
+    return (
+        "pass github_token= (or copilot_token=), set "
+        + ", ".join(ENV_GITHUB_TOKENS)
+        + ", sign in with `copilot-anyio login`, or sign in to Copilot in an editor (looked in: "
+        + (", ".join(files) or "no config directory: HOME is not set")
+        + ")"
     )
+
+
+def _home(env: Mapping[str, str]) -> str | None:
+    return env.get("HOME") or env.get("USERPROFILE") or None
+
+
+def _candidate_files(env: Mapping[str, str], github_url: str) -> list[PurePath]:
+    home = _home(env)
+    if home is None and not (env.get("XDG_CONFIG_HOME") or env.get("LOCALAPPDATA")):
+        return []
+    home = home or "/nonexistent"
+    files = list(credential_file_candidates(env, platform=sys.platform, home=home))
+    files.append(token_store_path(env, platform=sys.platform, home=home))
+    return files
+
+
+async def discover_github_token(env: Mapping[str, str], github_url: str) -> FoundToken | None:
+    """A GitHub token from the editors' ``apps.json`` / ``hosts.json``, then the library's own
+    store (``copilot-anyio login``), for the GitHub host of ``github_url``; read in a worker
+    thread. None when none holds one."""
+    host = _host_of(github_url)
+    files = _candidate_files(env, github_url)
+    return await anyio.to_thread.run_sync(_first_token, files, host, abandon_on_cancel=True)
+
+
+def _first_token(files: list[PurePath], host: str) -> FoundToken | None:
+    for path in files:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if path.name == "apps.json":
+            found = parse_apps_json(text, host=host)
+        elif path.name == "hosts.json":
+            found = parse_hosts_json(text, host=host)
+        else:
+            found = parse_token_store(text, host=host)
+        if found is not None:
+            if not header_safe(found.token) or " " in found.token:
+                raise CredentialsError(f"the GitHub token in {path} cannot be sent in a header")
+            return FoundToken(
+                token=found.token, source=str(path), user=found.user, client_id=found.client_id
+            )
+    return None
 
 
 async def _read_text(path: str) -> str:

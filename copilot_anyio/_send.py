@@ -24,18 +24,28 @@ import json
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import anyio
 
 from ._config import Timeouts
-from ._errors import AuthenticationError, CopilotError, LocalProtocolError, RemoteProtocolError
+from ._errors import (
+    AuthenticationError,
+    CopilotError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    WrongHostError,
+)
 from ._http import Request, Response, unsafe_header
 from ._retry import RetryPolicy
 from ._status import error_from_response, unexpected_response
 from ._transport import Transport, close_response, read_body, read_error_body
 
 __all__ = ["Auth", "BearerAuth", "Sender", "TokenSource"]
+
+
+#: What the send loop answers by dropping the credential and sending once more with a new one.
+_REFUSED: Final = (AuthenticationError, WrongHostError)
 
 
 class TokenSource(Protocol):
@@ -65,11 +75,14 @@ class Auth(Protocol):
 class BearerAuth:
     """``Authorization: <scheme> <token>`` with a token from a ``TokenSource``."""
 
-    __slots__ = ("_scheme", "_source")
+    __slots__ = ("_refreshable", "_scheme", "_source")
 
-    def __init__(self, source: TokenSource, scheme: str = "Bearer") -> None:
+    def __init__(
+        self, source: TokenSource, scheme: str = "Bearer", *, refreshable: bool = True
+    ) -> None:
         self._source = source
         self._scheme = scheme
+        self._refreshable = refreshable
 
     def __repr__(self) -> str:
         return f"BearerAuth(scheme={self._scheme!r})"
@@ -82,7 +95,7 @@ class BearerAuth:
 
     def refused(self, credential: str) -> bool:
         self._source.invalidate(credential)
-        return True
+        return self._refreshable
 
 
 class Sender:
@@ -145,7 +158,9 @@ class Sender:
                     finally:
                         await close_response(response)
                 return response
-            except AuthenticationError:
+            except _REFUSED:
+                # 401: the credential was refused; 421: this host does not serve it (the next
+                # credential comes with its own host). Either way: drop it, get another, once.
                 if auth is None or credential is None or refused or not auth.refused(credential):
                     raise
                 refused = True
@@ -203,7 +218,13 @@ class Sender:
 
     async def _error(self, response: Response) -> CopilotError:
         body = await read_error_body(response, within=self.timeouts.first_byte)
-        return error_from_response(response.status_code, response.headers, body, now=self._now())
+        error = error_from_response(
+            response.status_code, response.headers, body, now=self._now(), request=response.request
+        )
+        if error.request_id is None:
+            # The server did not echo one: the id we sent still finds the request in its logs.
+            error.request_id = response.request.headers.get("X-Request-Id")
+        return error
 
 
 def _path(url: str) -> str:

@@ -223,3 +223,11 @@ class ChatCompletionChunk(_Wire, frozen=True):
     copilot_references: list[Any] | None = None
     #: A mid-stream error object (the accumulator raises it; never set on a returned chunk).
     error: Any = None
+
+    @property
+    def text(self) -> str:
+        """The first choice's content delta ("" when there is none): what ``text_deltas`` yields."""
+        choices = self.choices
+        if not choices:
+            return ""
+        return choices[0].delta.content or ""

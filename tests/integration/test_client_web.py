@@ -215,8 +215,13 @@ async def test_user_exceptions_are_not_wrapped_in_groups() -> None:
 
 
 async def test_a_client_needs_credentials() -> None:
-    with pytest.raises(CredentialsError):
-        CopilotClient(env={})
+    # Editor files are only looked for on entry (in a worker thread), so that is where a
+    # client with no credential at all is refused, naming where each flavour's would be.
+    with pytest.raises(CredentialsError) as missing:
+        async with CopilotClient(env={}):
+            pass  # pragma: no cover
+    for where in ("COPILOT_COOKIES", "COPILOT_GITHUB_TOKEN", "GH_TOKEN", "copilot-anyio login"):
+        assert where in str(missing.value)
     with pytest.raises(CredentialsError) as info:
         CopilotClient(cookies={"logged_in": "yes"}, env={})
     assert "yes" not in str(info.value)

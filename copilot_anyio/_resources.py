@@ -1,0 +1,389 @@
+"""The client's namespaces: what ``client.threads``, ``client.models`` and ``client.chat`` do.
+
+Each namespace works on the ``Context`` of an open client (its flavours' APIs, task group,
+watchdog, limiter and settings), handed over as a callable that raises ``UsageError`` while
+the client is closed. Nothing here reaches into the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, final
+
+import anyio
+from anyio.abc import TaskGroup
+
+from ._checks import non_empty_str
+from ._config import Limits, Timeouts
+from ._errors import CredentialsError, UsageError
+from ._models import ChatChunk, ChatResult, ThreadInfo
+from ._pump import IdleWatchdog, Pump, collect
+from ._stream import ChatStream
+from ._transport import close_response
+from .ide._accumulate import ChatCompletionAccumulator
+from .ide._api import IdeAPI
+from .ide._catalogue import Model, route
+from .ide._types import ChatCompletion, ChatCompletionChunk
+from .web import _wire as wire
+from .web._api import WebAPI
+
+__all__ = [
+    "Chat",
+    "ChatThread",
+    "Completions",
+    "Context",
+    "Models",
+    "Threads",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a request of an open client needs; a flavour without credentials is None."""
+
+    web_api: WebAPI | None
+    ide_api: IdeAPI | None
+    web_missing: str
+    ide_missing: str
+    task_group: TaskGroup
+    watchdog: IdleWatchdog
+    limiter: anyio.CapacityLimiter
+    model: str
+    timeouts: Timeouts
+    limits: Limits
+    max_event_size: int
+
+    def web(self) -> WebAPI:
+        """The web flavour, or CredentialsError saying where its credential would come from."""
+        if self.web_api is None:
+            raise CredentialsError(f"client.threads needs github.com cookies: {self.web_missing}")
+        return self.web_api
+
+    def ide(self) -> IdeAPI:
+        """The IDE flavour, or CredentialsError saying where its credential would come from."""
+        if self.ide_api is None:
+            raise CredentialsError(f"the IDE API needs a GitHub token: {self.ide_missing}")
+        return self.ide_api
+
+
+@final
+class ChatThread:
+    """A github.com chat thread: a conversation whose history the server keeps.
+
+    Each completed turn moves ``parent_message_id`` to the new assistant message, so follow-ups
+    keep their context. Turns of one thread are meant to be sent one after another.
+    A thread created with ``id=None`` is created on the server by its first message.
+    """
+
+    def __init__(
+        self,
+        context: Context,
+        thread_id: str | None,
+        *,
+        parent_message_id: str = "root",
+        model: str | None = None,
+    ) -> None:
+        if thread_id is not None:
+            wire.thread_segment(thread_id)  # refuse an id that is not one path segment, now
+        if not isinstance(parent_message_id, str):
+            raise UsageError("parent_message_id must be a string")
+        model = _model(model)
+        self._context = context
+        self._id = thread_id
+        self.parent_message_id = parent_message_id
+        self.model = model
+        self._create_lock = anyio.Lock()
+
+    def __repr__(self) -> str:
+        return f"ChatThread(id={self._id!r}, parent_message_id={self.parent_message_id!r})"
+
+    @property
+    def id(self) -> str | None:
+        """The thread id (None until the first message creates the thread)."""
+        return self._id
+
+    async def ensure_created(self) -> str:
+        """The thread id, creating the thread on the server first if needed."""
+        async with self._create_lock:
+            if self._id is None:
+                self._id = await self._context.web().create_thread()
+            return self._id
+
+    def _record(self, result: ChatResult) -> None:
+        if result.message_id:
+            self.parent_message_id = result.message_id
+
+    def stream(self, prompt: str, *, model: str | None = None) -> ChatStream[ChatChunk, ChatResult]:
+        """Send ``prompt`` as the next turn and stream the reply (see ``ChatStream``)."""
+        context = self._context
+        non_empty_str(prompt, "prompt")
+        model = _model(model) or self.model or context.model
+
+        async def opener() -> tuple[Any, wire.WebStreamAccumulator]:
+            thread_id = await self.ensure_created()
+            return await context.web().open_turn(
+                thread_id=thread_id,
+                content=prompt,
+                model=model,
+                parent_message_id=self.parent_message_id,
+            )
+
+        return ChatStream(
+            task_group=context.task_group,
+            watchdog=context.watchdog,
+            limiter=context.limiter,
+            opener=opener,
+            on_complete=self._record,
+            buffer=context.limits.stream_buffer,
+            idle=context.timeouts.idle,
+            max_event_size=context.max_event_size,
+        )
+
+    async def send(self, prompt: str, *, model: str | None = None) -> ChatResult:
+        """Send ``prompt`` and return the whole reply (a non-streaming request).
+
+        The reply is read by its ``Content-Type``, not by what was asked for: the server may
+        stream even when ``streaming`` is false (protocol.md §2.5).
+        """
+        context = self._context
+        non_empty_str(prompt, "prompt")
+        model = _model(model) or self.model or context.model
+        async with context.limiter:
+            thread_id = await self.ensure_created()
+            response, accumulator = await context.web().open_turn(
+                thread_id=thread_id,
+                content=prompt,
+                model=model,
+                parent_message_id=self.parent_message_id,
+                streaming=False,
+            )
+            try:
+                if "text/event-stream" in response.content_type:
+                    pump = Pump(response, accumulator, max_event_size=context.max_event_size)
+                    result = await collect(pump, context.timeouts.idle)
+                else:
+                    payload = await context.web().sender.read_json(response)
+                    result = wire.result_from_message(payload, thread_id)
+            finally:
+                await close_response(response)
+        self._record(result)
+        return result
+
+    async def delete(self) -> None:
+        """Delete the thread on the server."""
+        if self._id is not None:
+            async with self._context.limiter:
+                await self._context.web().delete_thread(self._id)
+
+
+@final
+class Threads:
+    """``client.threads``: the github.com web-chat threads of the signed-in account."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context  # the open client's context, or UsageError when it is closed
+
+    def __repr__(self) -> str:
+        return "<Threads>"
+
+    def __call__(
+        self,
+        thread_id: str | None = None,
+        *,
+        parent_message_id: str = "root",
+        model: str | None = None,
+    ) -> ChatThread:
+        """A conversation: a new one (created by its first message) or an existing thread.
+
+        To continue an existing thread, pass its id and the id of its last assistant message
+        as ``parent_message_id`` (``resume`` looks that up for you).
+        """
+        return ChatThread(
+            self._context(),
+            thread_id,
+            parent_message_id=parent_message_id,
+            model=model,
+        )
+
+    def stream(
+        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
+    ) -> ChatStream[ChatChunk, ChatResult]:
+        """Stream the reply to ``prompt``, in ``thread`` or in a new thread.
+
+        Use as ``async with client.threads.stream(prompt) as stream: async for chunk in stream``.
+        Entering raises the request's ``APIStatusError`` (after one transparent token refresh
+        on 401); iterating raises the stream's ``StreamError``. See ``ChatStream``.
+        """
+        return (thread or self()).stream(prompt, model=model)
+
+    async def send(
+        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
+    ) -> ChatResult:
+        """The whole reply to ``prompt`` (non-streaming), in ``thread`` or a new thread."""
+        return await (thread or self()).send(prompt, model=model)
+
+    async def new(self, *, model: str | None = None) -> ChatThread:
+        """Create a thread on the server now and return it."""
+        thread = self(model=model)
+        async with self._context().limiter:
+            await thread.ensure_created()
+        return thread
+
+    async def resume(self, thread_id: str, *, model: str | None = None) -> ChatThread:
+        """Continue an existing thread after its last assistant message."""
+        context = self._context()
+        wire.thread_segment(thread_id)
+        async with context.limiter:
+            payload = await context.web().list_messages(thread_id)
+        parent = wire.last_assistant_message_id(payload)
+        return self(thread_id, parent_message_id=parent, model=model)
+
+    async def list(self) -> list[ThreadInfo]:
+        """The account's threads, as the server lists them."""
+        context = self._context()
+        async with context.limiter:
+            return await context.web().list_threads()
+
+    async def delete(self, thread_id: str) -> None:
+        """Delete a thread."""
+        wire.thread_segment(thread_id)
+        context = self._context()
+        async with context.limiter:
+            await context.web().delete_thread(thread_id)
+
+
+@final
+class Models:
+    """``client.models``: the account's model catalogue (kept by the client for a while)."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def __repr__(self) -> str:
+        return "<Models>"
+
+    async def list(self, *, refresh: bool = False) -> list[Model]:
+        """Every model the account may use, typed (``Model``), in the server's order."""
+        context = self._context()
+        async with context.limiter:
+            catalogue = await context.ide().catalogue(refresh=refresh)
+        return list(catalogue.models)
+
+    async def retrieve(self, model: str) -> Model:
+        """One model by id; ``UnknownModelError`` (with close ids) when there is none."""
+        non_empty_str(model, "model")
+        context = self._context()
+        async with context.limiter:
+            catalogue = await context.ide().catalogue()
+        found = catalogue.get(model)
+        if found is None:
+            route(catalogue, model)  # raises UnknownModelError, with close ids
+        assert found is not None
+        return found
+
+
+@final
+class Completions:
+    """``client.chat.completions``, shaped like openai-python's."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def __repr__(self) -> str:
+        return "<Completions>"
+
+    async def create(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        stream: bool = False,
+        **options: Any,
+    ) -> ChatCompletion:
+        """A whole chat completion (``/chat/completions``, not streamed).
+
+        ``options`` are the request's other fields (``tools``, ``tool_choice``, ``max_tokens``,
+        ``temperature``, …). The messages, tools and model are checked before anything is
+        sent, and the model must serve ``/chat/completions`` (``UnsupportedEndpointError``
+        names the endpoints it does serve). For a stream use ``stream(...)``.
+        """
+        if stream:
+            raise UsageError(
+                "use `async with client.chat.completions.stream(...) as stream:` to stream: it "
+                "closes the response when the block ends"
+            )
+        context = self._context()
+        ide = context.ide()
+        request = ide.chat_request(model=model, messages=messages, stream=False, **options)
+        async with context.limiter:
+            return await ide.create_chat(request, model)
+
+    def stream(
+        self,
+        *,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        **options: Any,
+    ) -> ChatStream[ChatCompletionChunk, ChatCompletion]:
+        """Stream a chat completion: ``async with ... as stream: async for chunk in stream``.
+
+        Chunks are ``ChatCompletionChunk``s; ``await stream.final()`` returns the assembled
+        ``ChatCompletion`` (text, tool calls joined, usage). A failure after the stream began
+        is a ``StreamError`` carrying ``partial_text`` and ``partial_tool_calls``.
+        """
+        context = self._context()
+        ide = context.ide()
+        request = ide.chat_request(model=model, messages=messages, stream=True, **options)
+
+        async def opener() -> tuple[Any, ChatCompletionAccumulator]:
+            return await ide.open_chat_stream(request, model)
+
+        return ChatStream(
+            task_group=context.task_group,
+            watchdog=context.watchdog,
+            limiter=context.limiter,
+            opener=opener,
+            on_complete=_ignore,
+            buffer=context.limits.stream_buffer,
+            idle=context.timeouts.idle,
+            max_event_size=context.max_event_size,
+        )
+
+
+@final
+class Chat:
+    """``client.chat``: ``client.chat.completions`` (IDE flavour).
+
+    Calling it, ``await client.chat(prompt)``, is the web flavour's ``client.threads.send``,
+    kept so code written before ``client.threads`` existed still runs.
+    """
+
+    __slots__ = ("_threads", "completions")
+
+    def __init__(self, context: Callable[[], Context], threads: Threads) -> None:
+        self.completions = Completions(context)
+        self._threads = threads
+
+    def __repr__(self) -> str:
+        return "<Chat>"
+
+    async def __call__(
+        self, prompt: str, *, thread: ChatThread | None = None, model: str | None = None
+    ) -> ChatResult:
+        return await self._threads.send(prompt, thread=thread, model=model)
+
+
+def _ignore(result: object) -> None:
+    pass
+
+
+def _model(model: Any) -> str | None:
+    """A model argument: None (use the default) or a non-empty string."""
+    return None if model is None else non_empty_str(model, "model")
