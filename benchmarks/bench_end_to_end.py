@@ -19,7 +19,8 @@ sockets, on the same event loop) follow.
 CPU time is the robust figure on a shared machine; wall figures move with other processes.
 
 Usage: ``python -m benchmarks e2e [--quick] [--n 1000,5000] [--k 50] [--repeats 3]
-[--clients copilot-anyio,aiohttp] [--backends asyncio,trio] [--output FILE]``.
+[--clients copilot-anyio,aiohttp] [--backends asyncio,trio] [--output FILE] [--baseline FILE]``;
+``--baseline`` prints this run ÷ an earlier JSON (same N and clients) after the tables.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
     ("idle_kib_per_stream", "idle KiB/str", "{:.1f}", True),
     ("load_kib_per_stream", "load KiB/str", "{:.1f}", True),
     ("server_cpu_pct", "server CPU%", "{:.0f}", True),
+    ("machine_busy_pct", "machine busy%", "{:.0f}", True),
 )
 RATIO_KEYS = (
     "cpu_us_per_chunk",
@@ -232,6 +234,7 @@ def derive(r: dict[str, Any], interval: float) -> dict[str, float]:
         "load_kib_per_stream": div(r["rss_load_kib"] - r["rss_base_kib"], n),
         "server_cpu_pct": div(r["server_cpu_s"], r["window_wall_s"]) * 100,
         "server_us_per_chunk": div(r["server_cpu_s"], r["server_chunks"]) * 1e6,
+        "machine_busy_pct": r.get("machine_busy_pct", nan),
     }
 
 
@@ -339,6 +342,36 @@ def print_tables(n: int, k: int, interval: float, summary: dict[str, dict[str, A
             print(f"failures of {label}: {kinds} crashed runs: {summary[label]['crashed_runs']}")
 
 
+def versus_baseline(
+    summaries: dict[str, Any], baseline: dict[str, Any]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """now ÷ baseline for the cost figures, per N and client present in both runs; printed."""
+    old_meta = baseline.get("meta", {})
+    print()
+    print(
+        f"now ÷ baseline (commit {old_meta.get('commit', '?')}, {old_meta.get('date', '?')}; "
+        "below 1 is better now):"
+    )
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for n, current in summaries.items():
+        before = baseline.get("summary", {}).get(n)
+        if before is None:
+            continue
+        print(f"  N = {int(n):,}")
+        print(f"  {'client':<26}" + "".join(f"{key:>22}" for key in RATIO_KEYS))
+        out[n] = {}
+        for label, entry in current["figures"].items():
+            prev = before["figures"].get(label)
+            if prev is None:
+                continue
+            row = {key: entry[key] / prev[key] if prev[key] else float("nan") for key in RATIO_KEYS}
+            out[n][label] = row
+            print(
+                f"  {label:<26}" + "".join(f"{_fmt('{:.2f}', row[key]):>22}" for key in RATIO_KEYS)
+            )
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks e2e",
@@ -365,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--server-uvloop", action="store_true", help="run the server on uvloop (if installed)"
     )
     parser.add_argument("--output", type=Path, default=None, help="JSON file (benchmarks/results/)")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="an earlier JSON to print now ÷ then against"
+    )
     args = parser.parse_args(argv)
 
     ns = [int(x) for x in (args.n or ("1000" if args.quick else "1000,5000,10000")).split(",")]
@@ -380,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.k < 2:
         parser.error("--k must be at least 2")
 
+    # Read before the run, so that a missing or unreadable file fails at once.
+    baseline = json.loads(args.baseline.read_text()) if args.baseline is not None else {}
     today = dt.date.today().isoformat()
     distributions = sorted({d for c in clients for d in CLIENTS[c].distributions} | {"trio"})
     meta: dict[str, Any] = {
@@ -430,11 +468,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"move with other load (load average at the end: "
         f"{' '.join(f'{x:.2f}' for x in meta['loadavg_end'])})."
     )
+    report: dict[str, Any] = {"meta": meta, "summary": summaries, "runs": runs}
+    if args.baseline is not None:
+        report["versus_baseline"] = versus_baseline(summaries, baseline)
     output = args.output or RESULTS / f"e2e-{today}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(
-        json.dumps({"meta": meta, "summary": summaries, "runs": runs}, indent=2) + "\n"
-    )
+    output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {output}")
     return 0
 

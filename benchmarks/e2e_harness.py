@@ -17,7 +17,9 @@ The run, on AnyIO (so the same harness drives asyncio and trio):
 
 CPU time is the process's (user + system) over phase 2 ("open": connections, token-bearing
 thread and message POSTs, first deltas) and phase 4 ("stream"), read with
-``time.process_time()``; the server's CPU over the same window is read from its stats route.
+``time.process_time()``; the server's CPU over the same window is read from its stats route, and
+the whole machine's busy share (all cores, every process: a shared machine shows here) from
+``/proc/stat``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,26 @@ def rss_kib() -> int:
             return int(f.read().split()[1]) * _PAGE_KIB
     except OSError:
         return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def machine_times() -> tuple[int, int, int]:
+    """(busy, softirq, total) clock ticks of the whole machine so far (Linux; zeros elsewhere).
+
+    Busy is everything but idle and iowait; softirq is where loopback TCP is partly processed,
+    on behalf of neither process, so it shows cost that neither CPU figure includes.
+    """
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0, 0
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    return total - fields[3] - fields[4], fields[6], total
+
+
+def _share(before: tuple[int, int, int], after: tuple[int, int, int], index: int) -> float:
+    total = after[2] - before[2]
+    return (after[index] - before[index]) / total * 100 if total else math.nan
 
 
 async def control(port: int, method: str, path: str) -> Any:
@@ -151,6 +173,7 @@ async def measure(
 
         open_timed_out = False
         async with anyio.create_task_group() as tg:
+            m0 = machine_times()
             t0 = time.perf_counter()
             c0 = time.process_time()
             for i in range(n):
@@ -177,6 +200,7 @@ async def measure(
                 await tally.all_done.wait()
             t3 = time.perf_counter()
             c3 = time.process_time()
+            m3 = machine_times()
             sampler.cancel()
             if scope.cancelled_caught:
                 unfinished = n - tally.finished
@@ -211,6 +235,8 @@ async def measure(
         "rss_idle_kib": rss_idle,
         "rss_load_kib": max(load_peak, rss_idle),
         "maxrss_kib": usage.ru_maxrss,
+        "machine_busy_pct": _share(m0, m3, 0),
+        "machine_softirq_pct": _share(m0, m3, 1),
         "server_cpu_s": server_after["cpu_s"] - server_before["cpu_s"],
         "server_chunks": server_after["chunks_sent"] - server_before["chunks_sent"],
         "server_late_ticks": server_after["late_ticks"] - server_before["late_ticks"],
