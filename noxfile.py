@@ -72,7 +72,12 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against the peers, side by side in one run; prints ratios, writes JSON."""
+    """Benchmarks against the peers, side by side in one run; prints ratios, writes JSON.
+
+    ``nox -s bench`` decodes SSE; ``nox -s bench -- e2e --quick`` streams 1,000 concurrent
+    conversations end to end (about two minutes); ``nox -s bench -- e2e`` runs N = 1,000, 5,000
+    and 10,000 with three repetitions.
+    """
     _install(session, "bench", extras="[emulator]")
     session.run("python", "-m", "benchmarks", *session.posargs)
 
