@@ -21,7 +21,7 @@ def _dispatch(argv: list[str]) -> int:
     if argv and argv[0] == "ide-chunks":
         from .bench_ide_chunks import main as ide_chunks
 
-        return ide_chunks()
+        return ide_chunks(argv[1:])
     if argv and argv[0] == "sse":
         argv = argv[1:]
     from .bench_sse import main as sse

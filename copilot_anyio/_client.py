@@ -29,12 +29,13 @@ from ._credentials import (
     ENV_COOKIES_FILE,
     WEB_WHERE,
     IdeCredentials,
+    NoCredentialsError,
     discover_github_token,
     ide_where,
     resolve_ide,
     web_or_none,
 )
-from ._errors import CredentialsError, UsageError
+from ._errors import UsageError
 from ._groups import collapse_exception_group, task_group
 from ._models import ChatChunk, ChatResult, ThreadInfo
 from ._pump import IdleWatchdog
@@ -219,8 +220,8 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         web_credentials = self._web_credentials
         ide_credentials = await self._ide_credentials_now()
         if web_credentials is None and ide_credentials is None:
-            raise CredentialsError(
-                "no credentials for either Copilot flavour. The IDE flavour: "
+            raise NoCredentialsError(
+                "neither Copilot flavour has a credential. The IDE flavour: "
                 f"{ide_where(self._env, self.hosts.github_url)}. The web flavour: {WEB_WHERE}"
             )
         cookies = (
@@ -280,6 +281,16 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             self._context = None
             with anyio.CancelScope(shield=True):
                 await transport.aclose()
+
+    @property
+    def flavours(self) -> frozenset[str]:
+        """The flavours this open client has credentials for: ``"ide"``, ``"web"``."""
+        context = self._open_context()
+        return frozenset(
+            name
+            for name, api in (("ide", context.ide_api), ("web", context.web_api))
+            if api is not None
+        )
 
     @property
     def _copilot_token_manager(self) -> TokenManager | None:

@@ -44,6 +44,7 @@ __all__ = [
     "ENV_COOKIES_FILE",
     "ENV_GITHUB_TOKENS",
     "IdeCredentials",
+    "NoCredentialsError",
     "WebCredentials",
     "discover_github_token",
     "resolve_ide",
@@ -86,6 +87,10 @@ class WebCredentials:
         cookies = parse_netscape_cookies(text, host=_host_of(github_url))
         require_session(cookies)
         return cookies
+
+
+class NoCredentialsError(CredentialsError):
+    """Neither flavour has a credential (the message says where each would be found)."""
 
 
 WEB_WHERE: Final = (

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 from copilot_anyio.emulator import reply_for
 from tests._backends import BACKENDS
 
+#: Variables that would hand the command a real credential on the machine running the tests.
+_CREDENTIAL_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN", "XDG_CONFIG_HOME")
+
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("COPILOT_") and k not in _CREDENTIAL_VARIABLES
+    }
+    # No editor sign-in or stored token of the machine's user: an empty home.
+    base["HOME"] = tempfile.mkdtemp(prefix="copilot-anyio-home-")
     base.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "copilot_anyio", *args],
@@ -137,3 +148,51 @@ async def test_chat_continues_a_conversation_by_id() -> None:
     assert first.stdout.decode().strip() == reply_for("first")
     assert second.returncode == 0, second.stderr.decode()
     assert second.stdout.decode().strip() == reply_for("second", turn=2)
+
+
+def test_chat_reads_the_prompt_from_stdin_and_prints_json() -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "copilot_anyio", "chat", "--emulator", "--json", "-"],
+        input="Explain SSE\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=base,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    reply = json.loads(done.stdout)
+    assert reply["choices"][0]["message"]["content"] == reply_for("Explain SSE")
+    assert reply["usage"]["total_tokens"] > 0
+
+
+def test_the_ide_flavour_is_the_default_and_web_picks_the_web_flavour() -> None:
+    ide = _run("chat", "--emulator", "--json", "--system", "Be terse.", "hi")
+    web = _run("chat", "--emulator", "--json", "--web", "hi")
+    assert ide.returncode == 0, ide.stderr
+    assert web.returncode == 0, web.stderr
+    ide_reply, web_reply = json.loads(ide.stdout), json.loads(web.stdout)
+    assert ide_reply["object"] == "chat.completion"  # /chat/completions answered
+    assert ide_reply["model"]
+    assert "thread_id" in web_reply  # a github.com thread answered
+    assert web_reply["text"] == reply_for("hi")
+
+
+def test_models_prints_a_table_of_the_catalogue() -> None:
+    done = _run("models", "--emulator")
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.splitlines()
+    assert header.split() == ["id", "vendor", "endpoints", "context", "tools", "vision"]
+    ids = [row.split()[0] for row in rows]
+    assert "gpt-4.1" in ids
+    codex = next(row for row in rows if row.startswith("gpt-5-codex"))
+    assert "/responses" in codex
+    assert "/chat/completions" not in codex
+
+
+def test_models_json_is_the_catalogue_as_sent() -> None:
+    done = _run("models", "--emulator", "--json")
+    assert done.returncode == 0, done.stderr
+    models = json.loads(done.stdout)
+    assert {"id", "vendor"} <= set(models[0])
