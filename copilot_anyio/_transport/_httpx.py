@@ -6,6 +6,7 @@ copilot-anyio errors, and maps every httpx error at this seam, so nothing above 
 
 from __future__ import annotations
 
+import functools
 import http.cookiejar
 import json
 import math
@@ -67,10 +68,12 @@ async def _ssl_context(verify: str | bool, trust_env: bool) -> ssl.SSLContext:
     return await anyio.to_thread.run_sync(_build_ssl_context, verify, trust_env)
 
 
+@functools.cache
 def _no_ca_context() -> ssl.SSLContext:
     """A context that verifies and trusts no one: for clients whose hosts are all plain http.
 
-    Building it reads no file; should anything ever try TLS with it, verification fails.
+    Building it reads no file; should anything ever try TLS with it, verification fails. One
+    per process: it holds no state a connection could change.
     """
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
