@@ -112,19 +112,24 @@ async def _web_routes(request: Seen) -> bytes:
     return _sse('{"type":"content","body":"hi"}', '{"type":"complete","id":"m1"}')
 
 
+def _client_on(server: RawServer) -> CopilotClient:
+    """A client signed in with ALICE's cookies whose hosts are all ``server``."""
+    return CopilotClient(
+        cookies=ALICE,
+        github_url=server.url,
+        api_url=server.url,
+        github_api_url=server.url,
+        env={},
+    )
+
+
 # --- tests ---------------------------------------------------------------------------------------
 
 
 async def test_set_cookie_is_never_stored_or_replayed() -> None:
     with anyio.fail_after(10):
         async with raw_server(_web_routes) as server:
-            async with CopilotClient(
-                cookies=ALICE,
-                github_url=server.url,
-                api_url=server.url,
-                github_api_url=server.url,
-                env={},
-            ) as client:
+            async with _client_on(server) as client:
                 for _ in range(2):
                     assert (await client.chat("hello")).text == "hi"
     token, *api = server.seen
@@ -145,13 +150,7 @@ async def test_a_redirect_is_a_typed_error_and_is_never_followed() -> None:
 
         with anyio.fail_after(10):
             async with raw_server(redirect) as server:
-                async with CopilotClient(
-                    cookies=ALICE,
-                    github_url=server.url,
-                    api_url=server.url,
-                    github_api_url=server.url,
-                    env={},
-                ) as client:
+                async with _client_on(server) as client:
                     with pytest.raises(APIStatusError) as info:
                         await client.chat("hello")
     assert info.value.status_code == 302
@@ -248,13 +247,7 @@ async def test_a_success_that_is_not_a_stream_is_a_typed_error(
 
     with anyio.fail_after(10):
         async with raw_server(routes) as server:
-            async with CopilotClient(
-                cookies=ALICE,
-                github_url=server.url,
-                api_url=server.url,
-                github_api_url=server.url,
-                env={},
-            ) as client:
+            async with _client_on(server) as client:
                 with pytest.raises(UnexpectedResponseError) as info:
                     async with client.threads.stream("hello") as stream:
                         await stream.final()
@@ -277,13 +270,7 @@ async def test_raw_control_characters_in_an_event_are_read_not_dropped() -> None
 
     with anyio.fail_after(10):
         async with raw_server(routes) as server:
-            async with CopilotClient(
-                cookies=ALICE,
-                github_url=server.url,
-                api_url=server.url,
-                github_api_url=server.url,
-                env={},
-            ) as client:
+            async with _client_on(server) as client:
                 async with client.threads.stream("hello") as stream:
                     result = await stream.final()
     assert result.text == "a\tbc\x01d"
@@ -383,13 +370,7 @@ async def test_a_server_token_that_cannot_be_a_header_is_a_typed_error_without_i
 
     with anyio.fail_after(10):
         async with raw_server(routes) as server:
-            async with CopilotClient(
-                cookies=ALICE,
-                github_url=server.url,
-                api_url=server.url,
-                github_api_url=server.url,
-                env={},
-            ) as client:
+            async with _client_on(server) as client:
                 with pytest.raises(RemoteProtocolError, match="cannot be sent") as info:
                     await client.chat("hello")
     assert len(server.seen) == 1  # nothing was sent with it
