@@ -57,6 +57,9 @@ from ._errors import UsageError as UsageError
 from ._errors import WebSessionInvalidError as WebSessionInvalidError
 from ._errors import WriteError as WriteError
 from ._errors import WrongHostError as WrongHostError
+from ._login import LoginResult as LoginResult
+from ._login import device_login as device_login
+from ._login import logout as logout
 from ._models import ChatChunk as ChatChunk
 from ._models import ChatResult as ChatResult
 from ._models import ThreadInfo as ThreadInfo
@@ -113,6 +116,7 @@ __all__ = [
     "IncompleteStreamError",
     "Limits",
     "LocalProtocolError",
+    "LoginResult",
     "MalformedEventError",
     "Model",
     "ModelNotSupportedError",
@@ -152,8 +156,10 @@ __all__ = [
     "WebSessionInvalidError",
     "WriteError",
     "WrongHostError",
+    "device_login",
     "encode_comment",
     "encode_event",
+    "logout",
 ]
 
 

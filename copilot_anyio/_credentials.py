@@ -31,11 +31,13 @@ from ._cookies import (
 from ._errors import CredentialsError
 from ._http import header_safe
 from .ide._credentials import (
+    ENV_CONFIG_DIR,
     FoundToken,
     credential_file_candidates,
     parse_apps_json,
     parse_hosts_json,
     parse_token_store,
+    store_host_key,
     token_store_path,
 )
 
@@ -195,12 +197,15 @@ def _home(env: Mapping[str, str]) -> str | None:
 
 
 def _candidate_files(env: Mapping[str, str], github_url: str) -> list[PurePath]:
+    """The editors' files, then the library's store, as far as the environment locates them
+    (a mapping without HOME or a config directory locates none: nothing is guessed)."""
     home = _home(env)
-    if home is None and not (env.get("XDG_CONFIG_HOME") or env.get("LOCALAPPDATA")):
-        return []
-    home = home or "/nonexistent"
-    files = list(credential_file_candidates(env, platform=sys.platform, home=home))
-    files.append(token_store_path(env, platform=sys.platform, home=home))
+    located = home is not None or bool(env.get("XDG_CONFIG_HOME") or env.get("LOCALAPPDATA"))
+    files: list[PurePath] = []
+    if located:
+        files += credential_file_candidates(env, platform=sys.platform, home=home or "/")
+    if located or env.get(ENV_CONFIG_DIR):
+        files.append(token_store_path(env, platform=sys.platform, home=home or "/"))
     return files
 
 
@@ -210,10 +215,12 @@ async def discover_github_token(env: Mapping[str, str], github_url: str) -> Foun
     thread. None when none holds one."""
     host = _host_of(github_url)
     files = _candidate_files(env, github_url)
-    return await anyio.to_thread.run_sync(_first_token, files, host, abandon_on_cancel=True)
+    return await anyio.to_thread.run_sync(
+        _first_token, files, host, store_host_key(github_url), abandon_on_cancel=True
+    )
 
 
-def _first_token(files: list[PurePath], host: str) -> FoundToken | None:
+def _first_token(files: list[PurePath], host: str, store_key: str) -> FoundToken | None:
     for path in files:
         try:
             with open(path, encoding="utf-8") as handle:
@@ -225,7 +232,7 @@ def _first_token(files: list[PurePath], host: str) -> FoundToken | None:
         elif path.name == "hosts.json":
             found = parse_hosts_json(text, host=host)
         else:
-            found = parse_token_store(text, host=host)
+            found = parse_token_store(text, host=store_key)
         if found is not None:
             if not header_safe(found.token) or " " in found.token:
                 raise CredentialsError(f"the GitHub token in {path} cannot be sent in a header")

@@ -22,6 +22,9 @@ The library's own store keeps GitHub tokens only (never Copilot tokens), per hos
 in ``copilot-anyio/credentials.json`` under ``$XDG_CONFIG_HOME`` (or ``~/.config``) on Linux,
 ``~/Library/Application Support`` on macOS and ``%LOCALAPPDATA%`` on Windows, the directories
 platformdirs would choose for a user config, written with mode 0600.
+``COPILOT_ANYIO_CONFIG_DIR``, when set, replaces that directory (the store is then
+``$COPILOT_ANYIO_CONFIG_DIR/credentials.json``): one switch that moves every reader and writer
+of the store, for tests, sandboxes and several accounts side by side.
 """
 
 from __future__ import annotations
@@ -31,10 +34,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, Final, final
+from urllib.parse import urlsplit
 
 from ._wire import COPILOT_CLIENT_ID
 
 __all__ = [
+    "ENV_CONFIG_DIR",
     "STORE_VERSION",
     "FoundToken",
     "copilot_config_dirs",
@@ -44,6 +49,8 @@ __all__ = [
     "parse_apps_json",
     "parse_hosts_json",
     "parse_token_store",
+    "remove_from_token_store",
+    "store_host_key",
     "token_store_path",
 ]
 
@@ -51,6 +58,8 @@ STORE_VERSION: Final = 1
 _APP_NAME: Final = "copilot-anyio"
 _STORE_FILE: Final = "credentials.json"
 _ENV_TOKENS: Final = ("GH_COPILOT_TOKEN", "GITHUB_COPILOT_TOKEN")
+#: Overrides the directory of the library's own token store.
+ENV_CONFIG_DIR: Final = "COPILOT_ANYIO_CONFIG_DIR"
 
 
 @final
@@ -154,8 +163,21 @@ def env_token(env: Mapping[str, str]) -> FoundToken | None:
     return None
 
 
+def store_host_key(github_url: str) -> str:
+    """The store's key for a GitHub base URL: its host, with the port when the URL names one."""
+    return urlsplit(github_url).netloc.rpartition("@")[2].lower()
+
+
 def token_store_path(env: Mapping[str, str], *, platform: str, home: str) -> PurePath:
-    """Where the library keeps its own GitHub tokens."""
+    """Where the library keeps its own GitHub tokens.
+
+    ``COPILOT_ANYIO_CONFIG_DIR`` in ``env`` wins, taken as given (a relative value is relative
+    to the working directory: unlike an invalid ``XDG_CONFIG_HOME`` it is not ignored, since
+    falling back to the real store would defeat the reason it was set).
+    """
+    override = env.get(ENV_CONFIG_DIR, "")
+    if override:
+        return _path_type(platform)(override) / _STORE_FILE
     if platform == "darwin":
         base: PurePath = PurePosixPath(home, "Library", "Application Support")
     else:
@@ -192,3 +214,14 @@ def encode_token_store(
         entry["user"] = user
     hosts[host] = entry
     return json.dumps({"version": STORE_VERSION, "hosts": hosts}, indent=2, sort_keys=True) + "\n"
+
+
+def remove_from_token_store(previous: str, *, host: str) -> str | None:
+    """The store's new text without ``host``'s entry; None when there is no such entry (or the
+    text is not a store this version can read, which is then left alone)."""
+    old = _load(previous)
+    hosts = old.get("hosts")
+    if old.get("version") != STORE_VERSION or not isinstance(hosts, dict) or host not in hosts:
+        return None
+    kept = {name: entry for name, entry in hosts.items() if name != host}
+    return json.dumps({"version": STORE_VERSION, "hosts": kept}, indent=2, sort_keys=True) + "\n"
