@@ -156,18 +156,19 @@ async def test_trio_reports_a_facade_generator_left_open_by_its_name(anyio_backe
     # an error.
     with anyio.fail_after(10):
         async with serve_emulator() as emu:
-            answer = GithubCopilot.create_async_generator(
-                "gpt-4o",
-                [{"role": "user", "content": "hi"}],
-                cookies=ALICE,
-                return_conversation=True,
-                github_url=emu.base_url,
-                api_url=emu.base_url,
-            )
-            await anext(answer)  # suspended at its first yield, holding its connections
-            del answer
+            holder = [
+                GithubCopilot.create_async_generator(
+                    "gpt-4o",
+                    [{"role": "user", "content": "hi"}],
+                    cookies=ALICE,
+                    return_conversation=True,
+                    github_url=emu.base_url,
+                    api_url=emu.base_url,
+                )
+            ]
+            await anext(holder[0])  # suspended at its first yield, holding its connections
             with pytest.warns(ResourceWarning) as caught:
-                gc.collect()
+                holder.clear()  # the last reference: collected (and reported) right here
             await anyio.sleep(0.1)  # trio closes it from a system task
     assert any(
         "'copilot_anyio._compat.GithubCopilot.create_async_generator' was garbage collected"
