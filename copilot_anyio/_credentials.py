@@ -69,6 +69,7 @@ def resolve_web(
     cookies: Mapping[str, str] | str | None = None,
     cookies_file: str | PathLike[str] | None = None,
     who: str = "CopilotClient",
+    arguments: str = "cookies=, cookies_file= or web_token=",
 ) -> WebCredentials:
     """The first credential found: ``web_token``, ``cookies``, ``cookies_file``, then
     ``COPILOT_COOKIES`` and ``COPILOT_COOKIES_FILE``. Validated; nothing is read yet."""
@@ -76,6 +77,11 @@ def resolve_web(
         require_header_safe_token(web_token)
         return WebCredentials(web_token=web_token)
     if cookies is not None:
+        if not isinstance(cookies, str | Mapping):
+            # dict() of a list or bytes raises ValueError/TypeError: not the caller's contract
+            raise CredentialsError(
+                f"cookies must be a dict or a Cookie header string, not {type(cookies).__name__}"
+            )
         parsed = parse_cookie_header(cookies) if isinstance(cookies, str) else dict(cookies)
         require_session(parsed)
         return WebCredentials(cookies=parsed)
@@ -88,8 +94,7 @@ def resolve_web(
     if env.get(ENV_COOKIES_FILE):
         return WebCredentials(cookies_file=env[ENV_COOKIES_FILE])
     raise CredentialsError(
-        f"no credentials: pass {who} cookies=, cookies_file= or web_token=, or set "
-        f"{ENV_COOKIES} or {ENV_COOKIES_FILE}"
+        f"no credentials: pass {who} {arguments}, or set {ENV_COOKIES} or {ENV_COOKIES_FILE}"
     )
 
 
