@@ -9,6 +9,7 @@ copilot-anyio emulator --port 8080                        # serve the emulator s
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import os
 import sys
@@ -148,6 +149,14 @@ def _has_credentials(args: argparse.Namespace) -> bool:
     )
 
 
+def _trio_importable() -> bool:
+    try:
+        importlib.import_module("trio")
+    except ImportError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``copilot-anyio`` command; returns the exit status."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -156,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return emulator_main(raw[1:])
     args = _parser().parse_args(raw)
+    if args.backend == "trio" and not _trio_importable():
+        sys.stderr.write(
+            'copilot-anyio: --backend trio needs trio: pip install "copilot-anyio[trio]"\n'
+        )
+        return 2
     if not _has_credentials(args):
         sys.stderr.write(
             "No Copilot credentials found: set COPILOT_COOKIES (a github.com Cookie header) or "
