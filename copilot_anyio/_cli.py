@@ -15,6 +15,7 @@ copilot-anyio --version
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import json
 import os
@@ -349,6 +350,14 @@ def _account_command(args: argparse.Namespace) -> int:
         return 130
 
 
+def _trio_importable() -> bool:
+    try:
+        importlib.import_module("trio")
+    except ImportError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``copilot-anyio`` command; returns the exit status."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -359,6 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(raw)
     if args.command in ("login", "logout"):
         return _account_command(args)
+    if getattr(args, "backend", None) == "trio" and not _trio_importable():
+        sys.stderr.write(
+            'copilot-anyio: --backend trio needs trio: pip install "copilot-anyio[trio]"\n'
+        )
+        return 2
     command = _models if args.command == "models" else _chat
     try:
         return anyio.run(command, args, backend=args.backend)

@@ -184,7 +184,11 @@ class GithubCopilot:
             os.environ, github_url=kwargs.get("github_url"), api_url=kwargs.get("api_url")
         )
         credentials = resolve_web(
-            os.environ, web_token=api_key, cookies=cookies, who="GithubCopilot"
+            os.environ,
+            web_token=api_key,
+            cookies=cookies,
+            who="GithubCopilot",
+            arguments="cookies= or api_key=",
         )
         timeouts = kwargs.get("timeouts") or Timeouts()
         if not isinstance(timeouts, Timeouts):

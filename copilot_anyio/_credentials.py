@@ -107,6 +107,7 @@ def resolve_web(
     cookies: Mapping[str, str] | str | None = None,
     cookies_file: str | PathLike[str] | None = None,
     who: str = "CopilotClient",
+    arguments: str = "cookies=, cookies_file= or web_token=",
 ) -> WebCredentials:
     """The first credential found: ``web_token``, ``cookies``, ``cookies_file``, then
     ``COPILOT_COOKIES`` and ``COPILOT_COOKIES_FILE``. Validated; nothing is read yet.
@@ -114,7 +115,9 @@ def resolve_web(
     Raises CredentialsError when there is none (``web_or_none`` returns None instead)."""
     found = web_or_none(env, web_token=web_token, cookies=cookies, cookies_file=cookies_file)
     if found is None:
-        raise CredentialsError(f"no credentials: {who} needs github.com cookies: {WEB_WHERE}")
+        raise CredentialsError(
+            f"no credentials: pass {who} {arguments}, or set {ENV_COOKIES} or {ENV_COOKIES_FILE}"
+        )
     return found
 
 
@@ -130,6 +133,11 @@ def web_or_none(
         require_header_safe_token(web_token)
         return WebCredentials(web_token=web_token)
     if cookies is not None:
+        if not isinstance(cookies, str | Mapping):
+            # dict() of a list or bytes raises ValueError/TypeError: not the caller's contract
+            raise CredentialsError(
+                f"cookies must be a dict or a Cookie header string, not {type(cookies).__name__}"
+            )
         parsed = parse_cookie_header(cookies) if isinstance(cookies, str) else dict(cookies)
         require_session(parsed)
         return WebCredentials(cookies=parsed)

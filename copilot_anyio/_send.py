@@ -210,11 +210,14 @@ class Sender:
         try:
             return json.loads(body)
         except (ValueError, RecursionError):
-            raise RemoteProtocolError(
-                f"{response.request.method} {_path(response.request.url)} answered "
-                f"{response.status_code} with a body that is not JSON "
-                f"({response.content_type or 'no content type'})"
-            ) from None
+            pass
+        # Raised outside the except block: a JSONDecodeError keeps the whole body as ``.doc``
+        # (a token reply holds the token), and ``from None`` would still keep it as __context__.
+        raise RemoteProtocolError(
+            f"{response.request.method} {_path(response.request.url)} answered "
+            f"{response.status_code} with a body that is not JSON "
+            f"({response.content_type or 'no content type'})"
+        )
 
     async def _error(self, response: Response) -> CopilotError:
         body = await read_error_body(response, within=self.timeouts.first_byte)

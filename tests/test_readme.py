@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,41 @@ def test_every_python_block_compiles(block: str) -> None:
     compile(block, "<README.md>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
 
 
-RUNNABLE = [b for b in BLOCKS if "serve_emulator" in b and "anyio.run(" in b]
+def _complete_program(block: str) -> bool:
+    """Compiles as a module (no top-level await): not a fragment of an async function."""
+    try:
+        compile(block, "<README.md>", "exec")
+    except SyntaxError:
+        return False
+    return True
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=[f"emulator{i}" for i in range(len(RUNNABLE))])
-def test_emulator_examples_run_as_written(block: str) -> None:
+def _needs_an_account(block: str) -> bool:
+    """Talks to Copilot without serving the emulator: it would need github.com."""
+    talks = "CopilotClient" in block or "GithubCopilot" in block
+    return talks and "serve_emulator" not in block
+
+
+#: Every complete program that needs no account runs: those serving the emulator (the facade's
+#: included) and those that talk to nothing (the SSE decoder's).
+RUNNABLE = [b for b in BLOCKS if _complete_program(b) and not _needs_an_account(b)]
+
+
+def test_the_runnable_examples_include_the_facade_and_the_decoder() -> None:
+    assert any("GithubCopilot.create_async_generator" in b for b in RUNNABLE)
+    assert any("SSEDecoder()" in b for b in RUNNABLE)
+    assert sum("serve_emulator" in b for b in RUNNABLE) >= 3
+
+
+def test_only_the_quickstart_is_left_unrun_among_complete_programs() -> None:
+    # A complete program that is not run must be the one that needs a real account.
+    unrun = [b for b in BLOCKS if _complete_program(b) and b not in RUNNABLE]
+    assert len(unrun) == 1
+    assert 'cookies={"user_session": "..."}' in unrun[0]
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=[f"runnable{i}" for i in range(len(RUNNABLE))])
+def test_runnable_examples_run_as_written(block: str) -> None:
     if 'backend="trio"' in block and "trio" not in BACKENDS:
         pytest.skip("this run leaves trio out (COPILOT_ANYIO_BACKENDS)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
@@ -56,3 +87,17 @@ def test_the_first_two_commands_are_the_demo_and_the_tests() -> None:
     lines = [line for line in first_block.group(1).splitlines() if line.strip()]
     assert lines[0].split("#")[0].strip().endswith("nox -s demo")
     assert lines[1].split("#")[0].strip().endswith("nox -s tests")
+
+
+def test_the_install_lines_offer_the_trio_extra() -> None:
+    text = README.read_text(encoding="utf-8")
+    install = re.search(r"## Install\n\n```sh\n(.*?)```", text, re.S)
+    assert install is not None
+    commands = [line.split("#")[0].strip() for line in install.group(1).splitlines()]
+    assert 'pip install "copilot-anyio[trio]"' in commands
+    pyproject = tomllib.loads((README.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = pyproject["project"]["optional-dependencies"]
+    assert [r for r in extras["trio"] if r.startswith("trio")]
+    for command in commands:
+        for extra in re.findall(r"\[([a-z,]+)\]", command):
+            assert set(extra.split(",")) <= set(extras), command

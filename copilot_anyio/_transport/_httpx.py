@@ -32,8 +32,12 @@ from .._errors import (
     WriteError,
 )
 from .._http import Request, Response
+from ._redact import install as _install_log_redaction
 
 __all__ = ["HTTPXTransport", "map_httpx_error"]
+
+# httpcore prints response headers (Set-Cookie included) at DEBUG: see _redact.
+_install_log_redaction()
 
 #: Connections per httpx pool (see HTTPXTransport.__init__).
 _SHARD_SIZE: Final = 16

@@ -128,23 +128,31 @@ class WebAPI:
         HTML login page instead of JSON), which retrying cannot fix.
         """
         request = wire.web_token_request(self.hosts.github_url)
+        error: WebSessionInvalidError
         try:
             payload = await self.sender.send_json(request, self._cookie_auth)
         except (AuthenticationError, PermissionDeniedError, NotFoundError) as exc:
-            raise WebSessionInvalidError(
+            error = WebSessionInvalidError(
                 f"github.com refused the session cookies ({exc.status_code}): sign in again "
                 "and export fresh cookies",
                 status_code=exc.status_code,
                 body=exc.body,
-            ) from None
+            )
         except RemoteProtocolError:
-            raise WebSessionInvalidError(
+            error = WebSessionInvalidError(
                 "github.com answered chat/token with a page, not a token: the session cookies "
                 "are not signed in"
-            ) from None
-        return web_token_lease(
-            wire.parse_web_token(payload), self._clock(), ttl=self.web_token_ttl, payload=payload
-        )
+            )
+        else:
+            return web_token_lease(
+                wire.parse_web_token(payload),
+                self._clock(),
+                ttl=self.web_token_ttl,
+                payload=payload,
+            )
+        # Raised outside the except blocks, so the error carries no chain: what the token
+        # request failed with stays behind (``from None`` would still keep it as __context__).
+        raise error
 
     async def create_thread(self) -> str:
         """Create a thread; returns its id."""
