@@ -63,10 +63,20 @@ def non_empty_str(value: Any, place: str) -> str:
     return value
 
 
+def _without_userinfo(text: str) -> str:
+    """``text`` with any ``user:password@`` of its authority hidden (a proxy URL may carry one)."""
+    scheme, sep, rest = text.partition("://")
+    authority, slash, path = rest.partition("/")
+    if not sep or "@" not in authority:
+        return text
+    return f"{scheme}://<redacted>@{authority.rpartition('@')[2]}{slash}{path}"
+
+
 def http_url(value: Any, place: str, *, schemes: tuple[str, ...] = _HTTP_SCHEMES) -> str:
     """``value`` as an absolute URL with one of ``schemes`` and a host, without a trailing slash,
-    query or fragment."""
+    query or fragment. Error messages never repeat a password the URL holds."""
     text = non_empty_str(value, place).strip().rstrip("/")
+    value = _without_userinfo(text)
     if any(c.isspace() or not c.isprintable() for c in text):
         raise UsageError(f"{place} holds white space or control characters: {_shown(value)}")
     try:

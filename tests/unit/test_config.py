@@ -8,6 +8,7 @@ import math
 import pytest
 
 from copilot_anyio import UsageError
+from copilot_anyio._checks import PROXY_SCHEMES, http_url
 from copilot_anyio._config import (
     DEFAULT_API_URL,
     DEFAULT_GITHUB_API_URL,
@@ -175,3 +176,19 @@ class TestSettingsAreChecked:
 
     def test_an_unbuffered_stream_is_allowed(self) -> None:
         assert Limits(stream_buffer=0).stream_buffer == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://user:CANARYpw@127.0.0.1:99999",
+        "ftp://user:CANARYpw@proxy.example",
+        "http://user:CANARYpw@proxy.example?x=1",
+        "http://user:CANARYpw@proxy example",
+    ],
+)
+def test_a_refused_url_never_repeats_its_password(url: str) -> None:
+    with pytest.raises(UsageError, match="proxy") as info:
+        http_url(url, "proxy", schemes=PROXY_SCHEMES)
+    assert "CANARY" not in str(info.value)
+    assert "<redacted>@" in str(info.value)
