@@ -439,7 +439,6 @@ async def test_200_concurrent_streams_while_copilot_tokens_live_two_seconds() ->
             refused = emu.stats.requests[("chat.completions", 401)]
     unexpected = [f for f in failures if not isinstance(f, AuthenticationError)]
     assert unexpected == []
-    assert len(failures) < 40  # a few stragglers, not a wave lost
     assert answered + len(failures) == 400
     assert stats.max_copilot_token_exchanges_in_flight == 1
     assert max_in_flight <= 1
