@@ -117,10 +117,9 @@ class Pump(Generic[ChunkT, ResultT]):
         except TransportError as exc:
             broken = str(exc)
         if broken is not None:
-            raise StreamInterruptedError(
-                f"the connection broke mid-stream: {broken}",
-                partial_text=self.accumulator.partial_text,
-            )
+            error = StreamInterruptedError(f"the connection broke mid-stream: {broken}")
+            annotate(error, self.accumulator)  # the text and any tool calls begun
+            raise error
         chunks = self.feed(data)
         if chunks:
             self.last_activity = anyio.current_time()
@@ -163,9 +162,9 @@ class Pump(Generic[ChunkT, ResultT]):
         """``read()``, failing with StreamStalledError once ``idle`` seconds pass without a chunk."""
         with anyio.move_on_after(self.last_activity + idle - anyio.current_time()):
             return await self.read()
-        raise StreamStalledError(
-            f"no event for {idle} s", partial_text=self.accumulator.partial_text
-        )
+        stalled = StreamStalledError(f"no event for {idle} s")
+        annotate(stalled, self.accumulator)
+        raise stalled
 
     async def drain(self) -> None:
         """Read what follows the terminal event until the body ends (briefly, then give up).

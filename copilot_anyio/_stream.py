@@ -42,7 +42,7 @@ from ._errors import (
 )
 from ._http import Response
 from ._models import ChatChunk, ChatResult
-from ._pump import Accumulator, IdleWatchdog, Pump
+from ._pump import Accumulator, IdleWatchdog, Pump, annotate
 from ._transport import CLOSE_GRACE, close_response
 
 if TYPE_CHECKING:
@@ -216,11 +216,9 @@ class ChatStream(Generic[ChunkT, ResultT]):
                         error.__cause__ = exc
                         outcome = _Failed(error)
                 if watch.stalled and outcome is None:
-                    outcome = _Failed(
-                        StreamStalledError(
-                            f"no event for {self._idle} s", partial_text=accumulator.partial_text
-                        )
-                    )
+                    stalled = StreamStalledError(f"no event for {self._idle} s")
+                    annotate(stalled, accumulator)  # the text and any tool calls begun
+                    outcome = _Failed(stalled)
                 if outcome is not None:
                     with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                         await send.send(outcome)
