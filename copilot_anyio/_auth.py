@@ -22,9 +22,12 @@ Lifetimes on the wire are the server's word, and a bad word must not turn into a
 or an overflow. Whatever ``expires_in``, ``refresh_in`` or ``expires_at`` holds (zero, negative,
 tiny, huge, NaN, infinity, a string, a number too large for a float):
 
-* a lease built from it is refreshed no sooner than ``MIN_REFRESH_INTERVAL`` after it arrived,
-  and stays usable at least until then (a token the server called expired at once is still
-  tried; a 401 then replaces it through the reactive path, once);
+* a lease built from it is refreshed in the background no sooner than ``MIN_REFRESH_INTERVAL``
+  after it arrived, so an idle client never loops;
+* it is usable for as long as the server says, but at least ``MIN_TOKEN_LIFETIME``: a token the
+  server gave two seconds is not sent after two seconds (it would be refused, and a request's
+  one retry could land on another such token), and one it called expired at once is still tried
+  for a second, then replaced when a request needs it (one exchange at a time);
 * no lifetime exceeds ``MAX_TOKEN_LIFETIME``;
 * a value that is not a number (strings included) is ignored (web) or replaced by
   ``DEFAULT_COPILOT_REFRESH_IN`` (Copilot).
@@ -44,6 +47,7 @@ __all__ = [
     "DEFAULT_WEB_TOKEN_TTL",
     "MAX_TOKEN_LIFETIME",
     "MIN_REFRESH_INTERVAL",
+    "MIN_TOKEN_LIFETIME",
     "REFRESH_LEAD",
     "TokenLease",
     "copilot_token_lease",
@@ -61,9 +65,8 @@ MIN_REFRESH_INTERVAL: Final = 30.0
 MAX_TOKEN_LIFETIME: Final = 86_400.0
 #: ``refresh_in`` assumed when a Copilot token reply has none that is a number (the usual value).
 DEFAULT_COPILOT_REFRESH_IN: Final = 1500.0
-#: The shortest lifetime a server's hint can give: long enough for ``MIN_REFRESH_INTERVAL``
-#: under the refresh-halfway rule of ``_lease``.
-_MIN_SERVER_LIFETIME: Final = 2 * MIN_REFRESH_INTERVAL
+#: The shortest usable life a server's hint can give a token.
+MIN_TOKEN_LIFETIME: Final = 1.0
 
 
 def lifetime_seconds(value: Any) -> float | None:
@@ -122,8 +125,9 @@ def web_token_lease(
     ``ttl`` is the caller's assumed lifetime (positive seconds; capped at
     ``MAX_TOKEN_LIFETIME``). ``payload`` is the chat/token reply; if it carries a positive
     ``expires_in`` (seconds), the shorter of that and ``ttl`` wins, but a server's hint never
-    makes the lifetime shorter than ``2 * MIN_REFRESH_INTERVAL``. The refresh starts
-    ``REFRESH_LEAD`` before expiry, or halfway through lifetimes too short for that lead.
+    makes the lifetime shorter than ``MIN_TOKEN_LIFETIME``, nor the background refresh come
+    sooner than ``MIN_REFRESH_INTERVAL``. The refresh starts ``REFRESH_LEAD`` before expiry, or
+    halfway through lifetimes too short for that lead.
 
     Raises:
         ValueError: ``ttl`` is not a positive number.
@@ -133,8 +137,8 @@ def web_token_lease(
     ttl = min(ttl, MAX_TOKEN_LIFETIME)
     if isinstance(payload, dict):
         hinted = lifetime_seconds(payload.get("expires_in"))
-        if hinted is not None and hinted > 0:
-            ttl = min(ttl, max(hinted, _MIN_SERVER_LIFETIME))
+        if hinted is not None and hinted > 0 and hinted < ttl:
+            return _lease(value, now, max(hinted, MIN_TOKEN_LIFETIME), floor=MIN_REFRESH_INTERVAL)
     return _lease(value, now, ttl)
 
 
@@ -151,7 +155,8 @@ def copilot_token_lease(
     ``refresh_in`` is the reply's field as sent: not a number → ``DEFAULT_COPILOT_REFRESH_IN``;
     negative → 0; capped at ``MAX_TOKEN_LIFETIME``. ``expires_at`` (Unix seconds) only
     shortens the lease, and only given ``wall_now`` (the current Unix time); a date in the past
-    or a skewed clock cannot push the lifetime under ``2 * MIN_REFRESH_INTERVAL``.
+    or a skewed clock cannot push the lifetime under ``MIN_TOKEN_LIFETIME``. The background
+    refresh never comes sooner than ``MIN_REFRESH_INTERVAL``.
     """
     seconds = lifetime_seconds(refresh_in)
     if seconds is None:
@@ -161,13 +166,15 @@ def copilot_token_lease(
     if deadline is not None and wall_now is not None and math.isfinite(wall_now):
         remaining = deadline - wall_now
         if not math.isnan(remaining):
-            ttl = min(ttl, max(remaining, _MIN_SERVER_LIFETIME))
-    return _lease(value, now, ttl)
+            ttl = min(ttl, max(remaining, MIN_TOKEN_LIFETIME))
+    return _lease(value, now, ttl, floor=MIN_REFRESH_INTERVAL)
 
 
-def _lease(value: str, now: float, ttl: float) -> TokenLease:
+def _lease(value: str, now: float, ttl: float, *, floor: float = 0.0) -> TokenLease:
     # Refresh REFRESH_LEAD before expiry (protocol.md §6), but never before half the lifetime:
     # short-lived tokens (tests, emulators) would otherwise be refreshed on every request. The
     # two rules meet at ttl = 2 * REFRESH_LEAD, so the refresh point grows continuously with ttl.
-    refresh_in = max(ttl - REFRESH_LEAD, ttl / 2)
+    # ``floor`` keeps a server's tiny lifetime from driving the background refresh into a loop;
+    # past ``expires`` a request that needs the token fetches it (one fetch at a time).
+    refresh_in = max(ttl - REFRESH_LEAD, ttl / 2, floor)
     return TokenLease(value=value, obtained=now, refresh_at=now + refresh_in, expires=now + ttl)

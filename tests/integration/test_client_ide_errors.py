@@ -347,13 +347,6 @@ async def test_an_account_without_copilot_is_told_why() -> None:
     assert "No access to GitHub Copilot found" in str(info.value)
 
 
-@pytest.mark.xfail(
-    reason="a Copilot lease is never shorter than 60 s whatever the server's expires_at says "
-    "(_auth.copilot_token_lease), so after a 401 the retry may take a replacement token another "
-    "request fetched earlier that has expired since: a second 401 and AuthenticationError",
-    raises=AuthenticationError,
-    strict=True,
-)
 async def test_a_retry_after_401_never_reuses_a_token_past_its_expiry() -> None:
     """Tokens live 2 s. A request held by the server for 5 s is refused with the first token;
     meanwhile another request replaced that token at 2.5 s, and the replacement has expired by
@@ -390,13 +383,8 @@ async def test_a_retry_after_401_never_reuses_a_token_past_its_expiry() -> None:
 @pytest.mark.slow
 async def test_200_concurrent_streams_while_copilot_tokens_live_two_seconds() -> None:
     """Two waves of 200 concurrent streams, the second after the first wave's token expired:
-    no more than one exchange is ever in flight (checked on both sides), every answer is right.
-
-    Zero failed requests is what the client should achieve; it does not yet, reliably: under
-    load a retry after a 401 can take a replacement token that has expired too (the strict
-    xfail above reproduces that deterministically). Such a request fails with
-    AuthenticationError, and that is the only failure tolerated here until it is fixed.
-    """
+    no request fails, no more than one exchange is ever in flight (checked on both sides), and
+    every answer is right."""
     config = EmulatorConfig(
         copilot_token_ttl=2,
         copilot_token_valid_for=2.0,
@@ -437,11 +425,12 @@ async def test_200_concurrent_streams_while_copilot_tokens_live_two_seconds() ->
             issued = emu.stats.copilot_tokens_issued
             max_in_flight = emu.stats.max_token_requests_in_flight
             refused = emu.stats.requests[("chat.completions", 401)]
-    unexpected = [f for f in failures if not isinstance(f, AuthenticationError)]
-    assert unexpected == []
-    assert answered + len(failures) == 400
+    assert failures == []
+    assert answered == 400
     assert stats.max_copilot_token_exchanges_in_flight == 1
     assert max_in_flight <= 1
     assert stats.copilot_token_exchanges >= 2
     assert issued == stats.copilot_token_exchanges
-    assert refused >= 1  # the expired token really was refused, and the refusal absorbed
+    # A refusal (a request that waited in a busy loop past its token's life) is absorbed
+    # by one re-exchange; tokens are not used past the lifetime the server gave them.
+    assert refused <= stats.copilot_token_exchanges

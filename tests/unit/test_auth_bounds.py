@@ -14,6 +14,7 @@ from copilot_anyio._auth import (
     DEFAULT_WEB_TOKEN_TTL,
     MAX_TOKEN_LIFETIME,
     MIN_REFRESH_INTERVAL,
+    MIN_TOKEN_LIFETIME,
     TokenLease,
     copilot_token_lease,
     lifetime_seconds,
@@ -55,8 +56,9 @@ BAD_VALUES: list[Any] = [
 def assert_bounded(lease: TokenLease) -> None:
     assert math.isfinite(lease.refresh_at)
     assert math.isfinite(lease.expires)
+    # The background refresh never loops; the token is tried for at least a second.
     assert lease.refresh_at - NOW >= MIN_REFRESH_INTERVAL
-    assert lease.refresh_at < lease.expires
+    assert lease.expires - NOW >= MIN_TOKEN_LIFETIME
     assert lease.expires - NOW <= MAX_TOKEN_LIFETIME + 60.0
     assert lease.usable(NOW)
     assert not lease.should_refresh(NOW)
@@ -95,9 +97,12 @@ class TestWebLeaseBounds:
         assert_bounded(web_token_lease(TOKEN, NOW, payload={"expires_in": hint}))
 
     @pytest.mark.parametrize("hint", [1, 0.5, 29, 59])
-    def test_tiny_hint_floored(self, hint: float) -> None:
+    def test_a_short_hint_is_honoured_but_never_loops(self, hint: float) -> None:
+        # Usable for as long as the server says (a second at least); refreshed in the
+        # background no sooner than MIN_REFRESH_INTERVAL, on demand once it expired.
         held = web_token_lease(TOKEN, NOW, payload={"expires_in": hint})
-        assert (held.refresh_at, held.expires) == (NOW + MIN_REFRESH_INTERVAL, NOW + 60.0)
+        assert held.refresh_at == NOW + MIN_REFRESH_INTERVAL
+        assert held.expires == NOW + max(hint, MIN_TOKEN_LIFETIME)
 
     @pytest.mark.parametrize("ttl", [0.0, -1.0, math.nan, -math.inf])
     def test_caller_ttl_must_be_positive(self, ttl: float) -> None:
@@ -148,11 +153,19 @@ class TestCopilotLeaseBounds:
         assert held.expires == NOW + 600.0
 
     def test_expires_at_in_the_past_is_floored(self) -> None:
-        # A skewed clock must not make every request exchange again.
+        # A token the server calls expired is tried for a second, then replaced on demand;
+        # the background refresh still waits MIN_REFRESH_INTERVAL.
         held = copilot_token_lease(
             TOKEN, NOW, refresh_in=1500, expires_at=WALL - 3600, wall_now=WALL
         )
-        assert (held.refresh_at, held.expires) == (NOW + 30.0, NOW + 60.0)
+        assert (held.refresh_at, held.expires) == (NOW + 30.0, NOW + MIN_TOKEN_LIFETIME)
+
+    def test_a_two_second_token_is_not_used_after_two_seconds(self) -> None:
+        # Using it longer gets a 401, and a request's one retry may meet another such token.
+        held = copilot_token_lease(TOKEN, NOW, refresh_in=1500, expires_at=WALL + 2, wall_now=WALL)
+        assert held.expires == NOW + 2.0
+        assert held.usable(NOW + 1.9)
+        assert not held.usable(NOW + 2.0)
 
     def test_expires_at_ignored_without_wall_clock(self) -> None:
         held = copilot_token_lease(TOKEN, NOW, refresh_in=1500, expires_at=WALL - 3600)
