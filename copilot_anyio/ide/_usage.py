@@ -318,7 +318,8 @@ def check_spend_cap(
     """
     if cap is None:
         return
-    if _number(cap) is None or isinstance(cap, str):
+    given: Any = cap
+    if isinstance(given, bool | str) or _number(given) is None:
         raise UsageError("max_ai_credits: must be a finite number of credits, or None")
     if cap < 0:
         raise UsageError("max_ai_credits: must not be negative")
