@@ -42,7 +42,9 @@ from ._errors import ReadError as ReadError
 from ._errors import ReadTimeout as ReadTimeout
 from ._errors import RemoteProtocolError as RemoteProtocolError
 from ._errors import ServerError as ServerError
+from ._errors import SpendCapReachedError as SpendCapReachedError
 from ._errors import StreamError as StreamError
+from ._errors import StreamFailedBeforeOutputError as StreamFailedBeforeOutputError
 from ._errors import StreamInterruptedError as StreamInterruptedError
 from ._errors import StreamServerError as StreamServerError
 from ._errors import StreamStalledError as StreamStalledError
@@ -136,7 +138,9 @@ __all__ = [
     "SSEDecoder",
     "ServerError",
     "ServerSentEvent",
+    "SpendCapReachedError",
     "StreamError",
+    "StreamFailedBeforeOutputError",
     "StreamInterruptedError",
     "StreamServerError",
     "StreamStalledError",

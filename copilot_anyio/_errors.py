@@ -8,6 +8,7 @@ Which one do I catch? ::
     │       ├── UnknownModelError         not in the catalogue; ``.suggestions``
     │       └── UnsupportedEndpointError  it does not serve the endpoint; ``.supported``
     ├── CredentialsError                  no credentials were given or found
+    ├── SpendCapReachedError              the caller's AI-credit cap is spent; ``.spent .cap``
     ├── TransportError                    no usable HTTP response came back
     │   ├── ConnectError
     │   ├── ConnectTimeout
@@ -26,6 +27,7 @@ Which one do I catch? ::
     │   ├── StreamStalledError            no event for longer than the idle timeout
     │   ├── StreamInterruptedError        the connection broke mid-stream
     │   ├── StreamServerError             the server reported an error inside the stream
+    │   │   └── StreamFailedBeforeOutputError  …before any output: resending is safe
     │   └── MalformedEventError           an event could not be read (it may have held text)
     ├── APIStatusError                    an HTTP error status; ``.status_code .body .request_id``
     │   ├── BadRequestError               400
@@ -95,7 +97,9 @@ __all__ = [
     "ReadTimeout",
     "RemoteProtocolError",
     "ServerError",
+    "SpendCapReachedError",
     "StreamError",
+    "StreamFailedBeforeOutputError",
     "StreamInterruptedError",
     "StreamServerError",
     "StreamStalledError",
@@ -157,6 +161,32 @@ class UnsupportedEndpointError(ModelRoutingError):
 
 class CredentialsError(CopilotError):
     """No credentials were given and none could be found where the client looks for them."""
+
+
+class SpendCapReachedError(CopilotError):
+    """The caller's cap on AI credits is spent: the request was not sent.
+
+    Attributes:
+        spent: credits metered so far (from the servers' ``copilot_usage``).
+        cap: the cap that was set (``Limits.max_ai_credits``).
+        estimate: the credits the refused request was expected to cost (0 when unknown).
+        model: the model the refused request named, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spent: float,
+        cap: float,
+        estimate: float = 0.0,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.spent = spent
+        self.cap = cap
+        self.estimate = estimate
+        self.model = model
 
 
 # --- transport -------------------------------------------------------------------------------
@@ -288,6 +318,15 @@ class StreamServerError(StreamError):
     ) -> None:
         super().__init__(message, partial_text=partial_text, partial_tool_calls=partial_tool_calls)
         self.code = code
+
+
+class StreamFailedBeforeOutputError(StreamServerError):
+    """The server failed the stream after announcing the reply and before any output
+    (``/responses``: ``response.failed`` or ``error`` right after ``response.created``).
+
+    Nothing was generated, so sending the same request again on a new connection is safe
+    (protocol.md §10.5); the client does so a bounded number of times before raising this.
+    """
 
 
 # --- HTTP status -----------------------------------------------------------------------------

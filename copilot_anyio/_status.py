@@ -205,6 +205,9 @@ def error_from_response(
         "request_id": request_id,
     }
     retry_after = parse_retry_after(lower.get("retry-after"), now=now)
+    if retry_after is None and status == 429:
+        # The short-window 429s also say it per user (protocol.md §10.3).
+        retry_after = parse_retry_after(lower.get("x-ratelimit-user-retry-after"), now=now)
     resets_at = None if retry_after is None else now + retry_after
     if status == 429 or (status == 503 and retry_after is not None):
         window = rate_limit_window(code, lower.get("x-ratelimit-exceeded"))

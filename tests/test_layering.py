@@ -42,6 +42,10 @@ PURE_MODULES = (
     "copilot_anyio.ide._device_flow",
     "copilot_anyio.ide._token",
     "copilot_anyio.ide._credentials",
+    "copilot_anyio.ide._responses",
+    "copilot_anyio.ide._messages",
+    "copilot_anyio.ide._usage",
+    "copilot_anyio.ide._repair",
 )
 REQUIRED = frozenset(PURE_MODULES)
 

@@ -11,7 +11,8 @@ Theory of operation:
 
 * **Routes** (:data:`ROUTES`): github.com (``web.token``, ``device.code``, ``device.token``),
   api.github.com (``copilot.token``, ``copilot.user``), the web thread API (``web.*``) and CAPI
-  (``models``, ``models.policy``, ``chat.completions``, ``responses``, ``embeddings``, ``ping``),
+  (``models``, ``models.policy``, ``chat.completions``, ``responses``, ``messages``,
+  ``embeddings``, ``ping``),
   all on one base URL; the Copilot token's ``endpoints.api`` points back at it.
 * **Accounts**: any non-empty ``user_session`` cookie and any well-formed ``ghu_``/``gho_`` token
   (see :class:`EmulatorConfig` ``accounts`` to restrict them). Tokens expire by their TTLs or

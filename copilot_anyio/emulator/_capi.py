@@ -148,6 +148,29 @@ def resolve_model(
     return entry
 
 
+#: Prices of :func:`copilot_usage`, nano-AIU per ``BATCH`` tokens (protocol.md §10.2's fixture).
+BATCH = 1_000_000
+INPUT_PRICE = 30_000_000_000
+CACHED_PRICE = 3_000_000_000
+OUTPUT_PRICE = 120_000_000_000
+
+
+def copilot_usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+    """The ``copilot_usage`` bill of a reply (protocol.md §10.2), at fixed emulator prices."""
+    lines = [
+        ("input", max(0, input_tokens - cached_tokens), INPUT_PRICE),
+        ("cache_read", cached_tokens, CACHED_PRICE),
+        ("output", output_tokens, OUTPUT_PRICE),
+    ]
+    details = [
+        {"token_type": kind, "token_count": count, "batch_size": BATCH, "cost_per_batch": price}
+        for kind, count, price in lines
+        if count
+    ]
+    total = sum(count * price // BATCH for _, count, price in lines)
+    return {"total_nano_aiu": total, "token_details": details}
+
+
 def capi_headers(ctx: Ctx, account: str) -> dict[str, str]:
     headers = request_ids(ctx.request)
     if ctx.config.quota_headers:

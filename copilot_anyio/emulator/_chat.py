@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from ._capi import bad_request, capi_headers, capi_json_request, resolve_model
+from ._capi import bad_request, capi_headers, capi_json_request, copilot_usage, resolve_model
 from ._framing import Event, EventKind, StreamSpec
 from ._http import Ctx, dumps, text_error
 from ._replies import reply_for, split_text
@@ -187,20 +187,21 @@ async def chat_completions(ctx: Ctx) -> Response:
                     "content_filter_results": _FILTER_RESULTS,
                 }
             )
-        return ctx.json(
-            {
-                "id": completion_id,
-                "object": "chat.completion",
-                "created": created,
-                "model": model_name,
-                "choices": choices,
-                "usage": _usage(prompt_chars, pieces),
-                "prompt_filter_results": [
-                    {"prompt_index": 0, "content_filter_results": _FILTER_RESULTS}
-                ],
-            },
-            headers=headers,
-        )
+        reply: dict[str, Any] = {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": model_name,
+            "choices": choices,
+            "usage": _usage(prompt_chars, pieces),
+            "prompt_filter_results": [
+                {"prompt_index": 0, "content_filter_results": _FILTER_RESULTS}
+            ],
+        }
+        if ctx.config.copilot_usage:
+            used = reply["usage"]
+            reply["copilot_usage"] = copilot_usage(used["prompt_tokens"], used["completion_tokens"])
+        return ctx.json(reply, headers=headers)
 
     config = ctx.config
     events: list[Event] = []
@@ -275,6 +276,11 @@ async def chat_completions(ctx: Ctx) -> Response:
                     Event(chunk([choice], with_model=bool(events) and step > 0), kind="content")
                 )
     usage = _usage(prompt_chars, total_pieces)
+    bill: dict[str, Any] = (
+        {"copilot_usage": copilot_usage(usage["prompt_tokens"], usage["completion_tokens"])}
+        if config.copilot_usage
+        else {}
+    )
 
     def finish_events(reason: str | None = None) -> list[Event]:
         out: list[Event] = []
@@ -283,6 +289,8 @@ async def chat_completions(ctx: Ctx) -> Response:
             extra: dict[str, Any] = {}
             if last_choice and config.usage_placement == "finish":
                 extra["usage"] = usage
+            if last_choice and config.usage_placement != "trailing":
+                extra.update(bill)
             choice = {
                 "index": i,
                 "delta": {"content": None},
@@ -290,7 +298,7 @@ async def chat_completions(ctx: Ctx) -> Response:
             }
             out.append(Event(chunk([choice], **extra), kind="finish"))
         if config.usage_placement == "trailing":
-            out.append(Event(chunk([], usage=usage), kind="finish"))
+            out.append(Event(chunk([], usage=usage, **bill), kind="finish"))
         if config.send_done:
             out.append(Event("[DONE]", kind="done"))
         return out
@@ -391,6 +399,9 @@ async def responses(ctx: Ctx) -> Response:
         for c in calls
     ]
     output = call_items if calls else [message_item]
+    bill = (
+        copilot_usage(max(1, len(prompt) // 4), len(pieces)) if ctx.config.copilot_usage else None
+    )
 
     def response_obj(status: str, out: list[Any], **extra: Any) -> dict[str, Any]:
         return {
@@ -409,7 +420,10 @@ async def responses(ctx: Ctx) -> Response:
 
     headers = capi_headers(ctx, token.account)
     if body.get("stream") is not True:
-        return ctx.json(response_obj("completed", output), headers=headers)
+        whole = response_obj("completed", output)
+        if bill is not None:
+            whole["copilot_usage"] = bill
+        return ctx.json(whole, headers=headers)
 
     config = ctx.config
     seq = 0
@@ -493,13 +507,22 @@ async def responses(ctx: Ctx) -> Response:
         events.append(
             ev("response.output_item.done", {"output_index": 0, "item": message_item}, "finish")
         )
-    done = [ev("response.completed", {"response": response_obj("completed", output)}, "done")]
+    completed: dict[str, Any] = {"response": response_obj("completed", output)}
+    if bill is not None:
+        completed["copilot_usage"] = bill
+    done = [ev("response.completed", completed, "done")]
     if config.responses_done:
         done.append(Event("[DONE]", kind="done"))
     events += done
 
     def failed() -> list[Event]:
         err = {"code": "server_error", "message": "The model failed to generate a response."}
+        return [ev("response.failed", {"response": response_obj("failed", [], error=err)}, "done")]
+
+    def early(message: str, as_error_event: bool) -> list[Event]:
+        if as_error_event:
+            return [ev("error", {"code": "server_error", "message": message, "param": None})]
+        err = {"code": "server_error", "message": message}
         return [ev("response.failed", {"response": response_obj("failed", [], error=err)}, "done")]
 
     spec = StreamSpec(
@@ -509,5 +532,7 @@ async def responses(ctx: Ctx) -> Response:
         ),
         finish_error=failed,
         oversized_event=lambda size: ev("response.padding", {"padding": "x" * size}),
+        announced=2,
+        early_failure=early,
     )
     return ctx.stream(spec, headers=headers)

@@ -253,6 +253,12 @@ class EmulatorConfig:
     responses_done: bool = False
     """End ``/responses`` streams with ``data: [DONE]``."""
     embedding_dimensions: int = 16
+    copilot_usage: bool = False
+    """Bill in AI credits (protocol.md §10.2): replies of ``/chat/completions`` (body and
+    finishing chunk), ``/responses`` (``response.completed`` and the body) and ``/v1/messages``
+    (``message_delta`` and the body) carry ``copilot_usage`` at fixed prices (input 30 000,
+    cache read 3 000, output 120 000 nano-AIU per token), and ``copilot_internal/user`` says
+    ``token_based_billing``. Off by default, as on accounts not billed so."""
     quota_headers: bool = True
     """Send ``x-quota-snapshot-*`` headers on chat replies."""
     usage_windows: dict[str, float | str] = field(default_factory=dict)

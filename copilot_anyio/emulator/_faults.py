@@ -8,7 +8,8 @@ A :class:`Fault` is plain data; the app interprets it. Four families:
   ``misdirected``, ``server_error``, ``unavailable``); no authentication or validation runs;
 * **delay** sleeps before the response headers, then the request is handled normally;
 * **stream** faults alter a body while it is written (``stall``, ``drop``, ``truncate``,
-  ``finish_error``, ``midstream_error``, ``malformed_json``, ``oversized_event``, ``trickle``).
+  ``finish_error``, ``midstream_error``, ``early_failure``, ``malformed_json``, ``oversized_event``,
+  ``trickle``).
   ``after_chunks`` counts content events (text deltas) written before the fault strikes. On a
   non-streaming (JSON) reply only ``stall``, ``drop`` and ``trickle`` apply: the body is written in
   two halves and the fault strikes after the first;
@@ -37,6 +38,7 @@ FaultKind = Literal[
     "oversized_event",
     "trickle",
     "linger",
+    "early_failure",
     "extra_model",
     "token_envelope",
 ]
@@ -334,6 +336,19 @@ class Fault:
         """After ``after_chunks`` content events write ``{"error": {"code": 500, "message": …}}``
         and end the body (no terminal event)."""
         return cls(kind="midstream_error", after_chunks=after_chunks, message=message)
+
+    @classmethod
+    def early_failure(
+        cls,
+        message: str = "Encrypted function output content could not be decrypted or decoded",
+        *,
+        as_error_event: bool = False,
+    ) -> Fault:
+        """``/responses``: announce the response (``response.created``, ``.in_progress``), then
+        fail before any output: ``response.failed`` carrying ``message``, or with
+        ``as_error_event`` an ``error`` event (protocol.md §10.5). Nothing was generated, so a
+        client may resend. On other routes: the mid-stream error before the first event."""
+        return cls(kind="early_failure", message=message, payload="error" if as_error_event else "")
 
     @classmethod
     def malformed_json(cls, after_chunks: int = 1) -> Fault:

@@ -47,6 +47,10 @@ class StreamSpec:
     oversized_event: Callable[[int], Event]
     """Builds a valid event of about the given size in bytes."""
     sse: bool = True
+    announced: int = 0
+    """How many leading events only announce the reply (``/responses``: created, in progress)."""
+    early_failure: Callable[[str, bool], list[Event]] | None = None
+    """Builds the events of :meth:`Fault.early_failure` (message, as an ``error`` event?)."""
 
 
 @dataclass(slots=True)
@@ -97,6 +101,11 @@ def apply_fault(spec: StreamSpec, fault: Fault | None) -> Plan:
         return Plan(events[: _cut(events, after)])
     if kind == "finish_error":
         return Plan([e for e in events if e.kind in ("preamble", "content")] + spec.finish_error())
+    if kind == "early_failure":
+        if spec.early_failure is None:
+            return Plan([*events[: spec.announced], spec.error_event(fault.message)])
+        failure = spec.early_failure(fault.message, fault.payload == "error")
+        return Plan([*events[: spec.announced], *failure])
     at = _cut(events, after)
     if kind == "midstream_error":
         return Plan([*events[:at], spec.error_event(fault.message)])

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.responses import Response
 
+from ._faults import window_reset
 from ._http import Ctx, dumps
 from ._state import DeviceGrant, make_copilot_token
 
@@ -239,11 +240,33 @@ def snapshot(ctx: Ctx, quota_id: str, account: str) -> dict[str, Any]:
 
 
 async def copilot_user(ctx: Ctx) -> Response:
-    """``GET /copilot_internal/user``: plan and quota snapshots (remaining falls with usage)."""
+    """``GET /copilot_internal/user``: plan and quota snapshots (remaining falls with usage);
+    the short windows of ``EmulatorConfig.usage_windows`` given as percentages appear as
+    ``5Hour-Session-RateLimits`` and ``Weekly-Session-RateLimits`` (protocol.md §10.3)."""
     account = _user_token_account(ctx)
     if isinstance(account, Response):
         return account
     quotas = ctx.config.quotas
+    snapshots = {q: snapshot(ctx, q, account) for q in quotas}
+    now = time.time()
+    for window, key in (
+        ("session", "5Hour-Session-RateLimits"),
+        ("weekly", "Weekly-Session-RateLimits"),
+    ):
+        percent = ctx.config.usage_windows.get(window)
+        if isinstance(percent, int | float):
+            reset = datetime.fromtimestamp(window_reset(window, now), tz=UTC)
+            snapshots[key] = {
+                "entitlement": 0,
+                "remaining": 0,
+                "quota_remaining": 0.0,
+                "percent_remaining": float(percent),
+                "unlimited": False,
+                "overage_count": 0,
+                "overage_permitted": False,
+                "quota_id": key,
+                "reset_date": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
     return ctx.json(
         {
             "login": account,
@@ -256,6 +279,8 @@ async def copilot_user(ctx: Ctx) -> Response:
             "organization_login_list": [],
             "organization_list": [],
             "quota_reset_date": reset_date(),
-            "quota_snapshots": {q: snapshot(ctx, q, account) for q in quotas},
+            "quota_reset_date_utc": reset_date() + "T00:00:00.000Z",
+            "token_based_billing": ctx.config.copilot_usage,
+            "quota_snapshots": snapshots,
         }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._capi import embeddings, models, models_policy, ping
 from ._chat import chat_completions, responses
 from ._github import copilot_token, copilot_user, device_code, device_token
+from ._messages import messages
 
 IDE_HANDLERS = {
     "device.code": device_code,
@@ -15,6 +16,7 @@ IDE_HANDLERS = {
     "models.policy": models_policy,
     "chat.completions": chat_completions,
     "responses": responses,
+    "messages": messages,
     "embeddings": embeddings,
     "ping": ping,
 }

@@ -18,6 +18,7 @@ ROUTE_TABLE: dict[str, tuple[str, str]] = {
     "models.policy": ("POST", "/models/{model_id:path}/policy"),
     "chat.completions": ("POST", "/chat/completions"),
     "responses": ("POST", "/responses"),
+    "messages": ("POST", "/v1/messages"),
     "embeddings": ("POST", "/embeddings"),
     "ping": ("GET", "/_ping"),
 }

@@ -8,10 +8,13 @@ wrong type is treated as absent, unknown fields are ignored, and only an entry w
 ``id`` is skipped, recorded in ``ModelCatalogue.skipped`` with its position and reason. Unknown
 enum values (vendors, policy states, picker categories, endpoints) are kept as strings.
 
-Routing (§3.6, §10.5): a model with no ``supported_endpoints`` serves ``/chat/completions``; one
-that lists endpoints serves those only. ``route()`` returns the model or raises, before anything
-is sent: ``UnknownModelError`` (with close ids, by difflib) or ``UnsupportedEndpointError``
-(naming the endpoints the model does serve).
+Routing (§3.6, §10.5): a model with no ``supported_endpoints`` serves ``/chat/completions`` (an
+``embeddings`` model: ``/embeddings``); one that lists endpoints serves those only
+(``ws:/responses`` and unknown ones are ignored). ``route()`` returns the model or raises, before
+anything is sent: ``UnknownModelError`` (with close ids, by difflib) or
+``UnsupportedEndpointError`` (naming the endpoints the model does serve). ``preferred_endpoint()``
+picks the endpoint for a chat turn the way maintained clients do: ``/v1/messages`` when listed,
+then ``/responses``, then ``/chat/completions``.
 """
 
 from __future__ import annotations
@@ -34,12 +37,16 @@ __all__ = [
     "ModelSupports",
     "SkippedModel",
     "parse_models",
+    "preferred_endpoint",
     "route",
 ]
 
 #: The HTTP API endpoints a model can serve (``ws:/responses`` and unknown ones are ignored).
-API_ENDPOINTS: Final = ("/chat/completions", "/responses", "/v1/messages")
+API_ENDPOINTS: Final = ("/chat/completions", "/responses", "/v1/messages", "/embeddings")
 _DEFAULT_ENDPOINTS: Final = ("/chat/completions",)
+_EMBEDDINGS_ENDPOINTS: Final = ("/embeddings",)
+#: Chat endpoints, most preferred first (protocol.md §10.5).
+CHAT_ENDPOINT_PREFERENCE: Final = ("/v1/messages", "/responses", "/chat/completions")
 
 
 def _str(value: Any) -> str | None:
@@ -170,7 +177,7 @@ class Model:
     def endpoints(self) -> tuple[str, ...]:
         """The API endpoints this model serves (known ones only)."""
         if self.supported_endpoints is None:
-            return _DEFAULT_ENDPOINTS
+            return _EMBEDDINGS_ENDPOINTS if self.type == "embeddings" else _DEFAULT_ENDPOINTS
         return tuple(e for e in self.supported_endpoints if e in API_ENDPOINTS)
 
     def serves(self, endpoint: str) -> bool:
@@ -301,6 +308,17 @@ def parse_models(payload: Any) -> ModelCatalogue:
         seen.add(model_id)
         models.append(_model(entry))
     return ModelCatalogue(models=tuple(models), skipped=tuple(skipped))
+
+
+def preferred_endpoint(
+    model: Model, speaks: tuple[str, ...] = CHAT_ENDPOINT_PREFERENCE
+) -> str | None:
+    """The first endpoint of ``speaks`` (in its order) that ``model`` serves; None if none.
+
+    The default order is that of maintained clients (§10.5): ``/v1/messages``, ``/responses``,
+    ``/chat/completions``. Pass your own to prefer another, or to leave one out.
+    """
+    return next((endpoint for endpoint in speaks if model.serves(endpoint)), None)
 
 
 def route(catalogue: ModelCatalogue, model_id: str, endpoint: str = "/chat/completions") -> Model:

@@ -29,7 +29,7 @@ client must echo back unchanged on replayed assistant messages (§3.5).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -47,12 +47,18 @@ __all__ = [
     "CompletionUsage",
     "CopilotTokenDetail",
     "CopilotUsage",
+    "CreateEmbeddingResponse",
+    "Embedding",
+    "EmbeddingUsage",
     "Function",
     "PromptTokensDetails",
+    "lenient_struct",
 ]
 
 #: nano-AIU per AI credit (1 credit = 1 AIU = US$0.01; protocol.md §10.2).
 NANO_AIU_PER_CREDIT = 1e9
+
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class _Wire(msgspec.Struct, kw_only=True, frozen=True, gc=False):
@@ -104,9 +110,21 @@ class CopilotUsage(_Wire, frozen=True):
     token_details: list[CopilotTokenDetail] = []
 
     @property
+    def nano_aiu(self) -> float:
+        """``total_nano_aiu``, or, when the server left it out, the sum over ``token_details``
+        (``token_count * cost_per_batch / batch_size``)."""
+        if self.total_nano_aiu:
+            return self.total_nano_aiu
+        return sum(
+            d.token_count * d.cost_per_batch / d.batch_size
+            for d in self.token_details
+            if d.batch_size > 0
+        )
+
+    @property
     def credits(self) -> float:
         """The cost in AI credits (one credit is US$0.01)."""
-        return self.total_nano_aiu / NANO_AIU_PER_CREDIT
+        return self.nano_aiu / NANO_AIU_PER_CREDIT
 
 
 # --- a finished completion -------------------------------------------------------------------
@@ -231,3 +249,58 @@ class ChatCompletionChunk(_Wire, frozen=True):
         if not choices:
             return ""
         return choices[0].delta.content or ""
+
+
+# --- embeddings ------------------------------------------------------------------------------
+
+
+class Embedding(_Wire, frozen=True):
+    """One input's vector; ``index`` is its position in the request's ``input``."""
+
+    embedding: list[float] = []
+    index: int = 0
+    object: str = "embedding"
+
+
+class EmbeddingUsage(_Wire, frozen=True):
+    prompt_tokens: int = 0
+    total_tokens: int = 0
+
+
+class CreateEmbeddingResponse(_Wire, frozen=True):
+    """A ``POST /embeddings`` reply (``data`` in ``index`` order once parsed)."""
+
+    data: list[Embedding] = []
+    model: str = ""
+    object: str = "list"
+    usage: EmbeddingUsage | None = None
+    copilot_usage: CopilotUsage | None = None
+
+
+# --- reading objects whose fields have unexpected types ----------------------------------------
+
+
+def lenient_struct(raw: Any, kind: type[_S]) -> _S | None:
+    """``raw`` (decoded JSON) as ``kind``, keeping every field that converts and dropping the
+    rest; None when ``raw`` is not an object.
+
+    The slow path, for the rare object the typed decoder refuses: one wrongly typed field must
+    not cost the others (a delta's text beside a ``null`` list, say).
+    """
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return msgspec.convert(raw, kind, strict=False)
+    except msgspec.ValidationError:
+        pass
+    kept: dict[str, Any] = {}
+    for name, value in raw.items():
+        try:
+            msgspec.convert({name: value}, kind, strict=False)
+        except msgspec.ValidationError:
+            continue
+        kept[name] = value
+    try:
+        return msgspec.convert(kept, kind, strict=False)
+    except msgspec.ValidationError:  # pragma: no cover - every kept field converted alone
+        return None

@@ -185,7 +185,7 @@ def test_script_validates_route_and_times() -> None:
     assert emu.pending_faults() == 0
     assert "web.messages.create" in ROUTES
     assert "chat.completions" in ROUTES
-    assert len(ROUTES) == 16
+    assert len(ROUTES) == 17
 
 
 async def test_faults_are_fifo_per_route_and_consumed() -> None:

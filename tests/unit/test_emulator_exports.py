@@ -32,6 +32,7 @@ FAULT_CONSTRUCTORS = {
     "truncate",
     "finish_error",
     "midstream_error",
+    "early_failure",
     "malformed_json",
     "oversized_event",
     "trickle",
@@ -61,6 +62,7 @@ ROUTE_NAMES = {
     "models.policy",
     "chat.completions",
     "responses",
+    "messages",
     "embeddings",
     "ping",
 }
