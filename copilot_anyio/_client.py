@@ -39,7 +39,16 @@ from ._errors import UsageError
 from ._groups import collapse_exception_group, task_group
 from ._models import ChatChunk, ChatResult, ThreadInfo
 from ._pump import IdleWatchdog
-from ._resources import Chat, ChatThread, Context, Models, Threads
+from ._resources import (
+    Chat,
+    ChatThread,
+    Context,
+    Embeddings,
+    Messages,
+    Models,
+    Responses,
+    Threads,
+)
 from ._retry import RetryPolicy
 from ._send import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
@@ -47,6 +56,7 @@ from ._stream import ChatStream
 from ._token_manager import TokenManager
 from ._transport import HTTPXTransport, Transport
 from .ide._api import CopilotTokens, IdeAPI, StaticCopilotToken
+from .ide._usage import CopilotUser, ModelTotals, QuotaSnapshot
 from .ide._versions import IdeVersions
 from .web._api import StaticToken, WebAPI
 
@@ -189,6 +199,12 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         self.models = Models(self._open_context)
         #: ``client.chat.completions`` (IDE flavour)
         self.chat = Chat(self._open_context, self.threads)
+        #: OpenAI's Responses API (IDE flavour)
+        self.responses = Responses(self._open_context)
+        #: Anthropic's Messages API, for Claude models (IDE flavour)
+        self.messages = Messages(self._open_context)
+        #: ``client.embeddings.create`` (IDE flavour)
+        self.embeddings = Embeddings(self._open_context)
 
     def __repr__(self) -> str:
         state = "open" if self._context is not None else "closed"
@@ -253,7 +269,12 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
                 else:
                     assert ide_credentials.copilot_token is not None
                     tokens = StaticCopilotToken(ide_credentials.copilot_token, self.hosts.api_url)
-                ide = IdeAPI(sender, tokens, versions=self.versions)
+                ide = IdeAPI(
+                    sender,
+                    tokens,
+                    versions=self.versions,
+                    max_ai_credits=self.limits.max_ai_credits,
+                )
             watchdog = IdleWatchdog()
             async with task_group() as tg:
                 for manager in (self._token_manager, self._copilot_token_manager):
@@ -340,6 +361,24 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         context = self._open_context()
         await context.web().auth.credential()
         return None if self._token_manager is None else self._token_manager.lease
+
+    def usage(self) -> Mapping[str, ModelTotals]:
+        """Running totals per model for this client's lifetime (IDE flavour): prompt,
+        completion, cached and reasoning tokens, and AI credits when the server metered them."""
+        return dict(self._open_context().ide().usage.by_model)
+
+    async def quota(self) -> CopilotUser:
+        """The plan and every quota snapshot (``copilot_internal/user``): chat, completions,
+        premium interactions or credits, the session and weekly windows, overage, reset date."""
+        context = self._open_context()
+        async with context.limiter:
+            return await context.ide().quota()
+
+    @property
+    def quota_snapshots(self) -> Mapping[str, QuotaSnapshot]:
+        """The latest quota snapshots the replies' ``x-quota-snapshot-*`` and
+        ``x-usage-ratelimit-*`` headers carried, by id, without a request of their own."""
+        return dict(self._open_context().ide().quota_snapshots)
 
     def statistics(self) -> ClientStatistics:
         """Counters: token fetches, single-flight high-water mark, requests in flight."""

@@ -123,11 +123,17 @@ class Limits:
         stream_buffer: how many reads of a stream (each the chunks one read of the socket
             completed) wait for a slow consumer before the reader stops reading the socket
             (backpressure). 0 hands each read over directly.
+        max_ai_credits: a spend cap (IDE flavour): once the client's metered cost in AI
+            credits reaches it, new requests fail before sending with SpendCapReachedError;
+            requests in flight finish. None (the default): no cap.
     """
 
     max_concurrent_requests: int = 100
     stream_buffer: int = 16
+    max_ai_credits: float | None = None
 
     def __post_init__(self) -> None:
         whole_number(self.max_concurrent_requests, "Limits.max_concurrent_requests", minimum=1)
         whole_number(self.stream_buffer, "Limits.stream_buffer", minimum=0)
+        if self.max_ai_credits is not None:
+            number(self.max_ai_credits, "Limits.max_ai_credits", allow_zero=True)

@@ -89,7 +89,16 @@ def annotate(error: StreamError | EventTooLarge, accumulator: Accumulator[Any, A
 class Pump(Generic[ChunkT, ResultT]):
     """Reads one streamed response into chunks. See the module docstring."""
 
-    __slots__ = ("_body", "_decoder", "_framing", "accumulator", "done", "last_activity")
+    __slots__ = (
+        "_body",
+        "_decoder",
+        "_framing",
+        "accumulator",
+        "done",
+        "last_activity",
+        "pending",
+        "response",
+    )
 
     def __init__(
         self,
@@ -98,7 +107,10 @@ class Pump(Generic[ChunkT, ResultT]):
         *,
         max_event_size: int,
     ) -> None:
+        self.response = response
         self._body = aiter(response.stream)
+        #: chunks read ahead by whoever opened the stream, to be handed over first
+        self.pending: list[ChunkT] = []
         self._decoder = SSEDecoder(max_event_size=max_event_size)
         self._framing = SingleNewlineFraming()
         self.accumulator = accumulator

@@ -7,33 +7,44 @@ the client is closed. Nothing here reaches into the client.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, final
+from typing import Any, TypeVar, final
 
 import anyio
 from anyio.abc import TaskGroup
 
 from ._checks import non_empty_str
 from ._config import Limits, Timeouts
-from ._errors import CredentialsError, UsageError
+from ._errors import CredentialsError, StreamFailedBeforeOutputError, UsageError
+from ._http import Request
 from ._models import ChatChunk, ChatResult, ThreadInfo
 from ._pump import IdleWatchdog, Pump, collect
-from ._stream import ChatStream
+from ._stream import ChatStream, chunk_text
 from ._transport import close_response
+from .ide import _wire as wire_ide
 from .ide._accumulate import ChatCompletionAccumulator
 from .ide._api import IdeAPI
 from .ide._catalogue import Model, route
-from .ide._types import ChatCompletion, ChatCompletionChunk
+from .ide._messages import Message, MessageAccumulator, MessageStreamEvent
+from .ide._responses import Response, ResponseAccumulator, ResponseStreamEvent
+from .ide._types import ChatCompletion, ChatCompletionChunk, CreateEmbeddingResponse
+from .ide._wire import CHAT_COMPLETIONS_PATH, EMBEDDINGS_PATH, MESSAGES_PATH, RESPONSES_PATH
 from .web import _wire as wire
 from .web._api import WebAPI
+
+ChunkT = TypeVar("ChunkT")
+ResultT = TypeVar("ResultT")
 
 __all__ = [
     "Chat",
     "ChatThread",
     "Completions",
     "Context",
+    "Embeddings",
+    "Messages",
     "Models",
+    "Responses",
     "Threads",
 ]
 
@@ -59,6 +70,25 @@ class Context:
         if self.web_api is None:
             raise CredentialsError(f"client.threads needs github.com cookies: {self.web_missing}")
         return self.web_api
+
+    def stream(
+        self,
+        opener: Callable[[], Awaitable[Pump[ChunkT, ResultT]]],
+        *,
+        on_complete: Callable[[ResultT], None],
+        text_of: Callable[[ChunkT], str] = chunk_text,
+    ) -> ChatStream[ChunkT, ResultT]:
+        """A ``ChatStream`` read in this client's task group, under its limits."""
+        return ChatStream(
+            task_group=self.task_group,
+            watchdog=self.watchdog,
+            limiter=self.limiter,
+            opener=opener,
+            on_complete=on_complete,
+            buffer=self.limits.stream_buffer,
+            idle=self.timeouts.idle,
+            text_of=text_of,
+        )
 
     def ide(self) -> IdeAPI:
         """The IDE flavour, or CredentialsError saying where its credential would come from."""
@@ -120,25 +150,17 @@ class ChatThread:
         non_empty_str(prompt, "prompt")
         model = _model(model) or self.model or context.model
 
-        async def opener() -> tuple[Any, wire.WebStreamAccumulator]:
+        async def opener() -> Pump[ChatChunk, ChatResult]:
             thread_id = await self.ensure_created()
-            return await context.web().open_turn(
+            response, accumulator = await context.web().open_turn(
                 thread_id=thread_id,
                 content=prompt,
                 model=model,
                 parent_message_id=self.parent_message_id,
             )
+            return Pump(response, accumulator, max_event_size=context.max_event_size)
 
-        return ChatStream(
-            task_group=context.task_group,
-            watchdog=context.watchdog,
-            limiter=context.limiter,
-            opener=opener,
-            on_complete=self._record,
-            buffer=context.limits.stream_buffer,
-            idle=context.timeouts.idle,
-            max_event_size=context.max_event_size,
-        )
+        return context.stream(opener, on_complete=self._record)
 
     async def send(self, prompt: str, *, model: str | None = None) -> ChatResult:
         """Send ``prompt`` and return the whole reply (a non-streaming request).
@@ -321,9 +343,17 @@ class Completions:
             )
         context = self._context()
         ide = context.ide()
-        request = ide.chat_request(model=model, messages=messages, stream=False, **options)
+        request = ide.request(
+            wire_ide.chat_completions_request,
+            model=model,
+            messages=messages,
+            stream=False,
+            **options,
+        )
         async with context.limiter:
-            return await ide.create_chat(request, model)
+            return await ide.create(
+                request, model, CHAT_COMPLETIONS_PATH, wire_ide.parse_chat_completion
+            )
 
     def stream(
         self,
@@ -340,21 +370,21 @@ class Completions:
         """
         context = self._context()
         ide = context.ide()
-        request = ide.chat_request(model=model, messages=messages, stream=True, **options)
-
-        async def opener() -> tuple[Any, ChatCompletionAccumulator]:
-            return await ide.open_chat_stream(request, model)
-
-        return ChatStream(
-            task_group=context.task_group,
-            watchdog=context.watchdog,
-            limiter=context.limiter,
-            opener=opener,
-            on_complete=_ignore,
-            buffer=context.limits.stream_buffer,
-            idle=context.timeouts.idle,
-            max_event_size=context.max_event_size,
+        request = ide.request(
+            wire_ide.chat_completions_request,
+            model=model,
+            messages=messages,
+            stream=True,
+            **options,
         )
+
+        async def opener() -> Pump[ChatCompletionChunk, ChatCompletion]:
+            response = await ide.open(request, model, CHAT_COMPLETIONS_PATH)
+            return Pump(
+                response, ChatCompletionAccumulator(), max_event_size=context.max_event_size
+            )
+
+        return context.stream(opener, on_complete=ide.recorder(model))
 
 
 @final
@@ -380,10 +410,168 @@ class Chat:
         return await self._threads.send(prompt, thread=thread, model=model)
 
 
-def _ignore(result: object) -> None:
-    pass
-
-
 def _model(model: Any) -> str | None:
     """A model argument: None (use the default) or a non-empty string."""
     return None if model is None else non_empty_str(model, "model")
+
+
+@final
+class Responses:
+    """``client.responses``: OpenAI's Responses API (``/responses``), for the models that only
+    serve it and for reasoning summaries."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def __repr__(self) -> str:
+        return "<Responses>"
+
+    async def create(
+        self, *, model: str, input: str | Sequence[Mapping[str, Any]], **options: Any
+    ) -> Response:
+        """A whole response (``instructions``, ``tools``, ``previous_response_id``, … as
+        openai-python takes them)."""
+        context = self._context()
+        ide = context.ide()
+        request = ide.request(
+            wire_ide.responses_request, model=model, input=input, stream=False, **options
+        )
+        async with context.limiter:
+            return await ide.create(request, model, RESPONSES_PATH, wire_ide.parse_response)
+
+    def stream(
+        self, *, model: str, input: str | Sequence[Mapping[str, Any]], **options: Any
+    ) -> ChatStream[ResponseStreamEvent, Response]:
+        """Stream a response: ``async with ... as stream: async for event in stream``.
+
+        Events are ``ResponseStreamEvent``s (``stream.text_deltas()`` yields the text);
+        ``await stream.final()`` returns the ``Response`` (text, function calls with their
+        arguments, reasoning summaries, usage). A stream that fails after ``response.created``
+        but before any output is sent once more (nothing was generated); later failures are a
+        ``StreamError`` with ``partial_text`` and ``partial_tool_calls``.
+        """
+        context = self._context()
+        ide = context.ide()
+        request = ide.request(
+            wire_ide.responses_request, model=model, input=input, stream=True, **options
+        )
+
+        async def opener() -> Pump[ResponseStreamEvent, Response]:
+            for attempt in (1, 2):
+                response = await ide.open(request, model, RESPONSES_PATH)
+                accumulator = ResponseAccumulator()
+                pump = Pump(response, accumulator, max_event_size=context.max_event_size)
+                try:
+                    # Read up to the first output: until then a failure cost nothing.
+                    while not (pump.done or accumulator.output_started):
+                        pump.pending += await pump.read_within(context.timeouts.idle)
+                except StreamFailedBeforeOutputError:
+                    await close_response(response)
+                    if attempt == 2:
+                        raise
+                    continue
+                except BaseException:
+                    await close_response(response)
+                    raise
+                return pump
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return context.stream(opener, on_complete=ide.recorder(model), text_of=_response_text)
+
+
+def _response_text(event: ResponseStreamEvent) -> str:
+    return event.delta or "" if event.type == "response.output_text.delta" else ""
+
+
+@final
+class Messages:
+    """``client.messages``: Anthropic's Messages API (``/v1/messages``), for Claude models,
+    shaped like the anthropic SDK."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def __repr__(self) -> str:
+        return "<Messages>"
+
+    async def _request(
+        self, ide: IdeAPI, model: str, messages: Any, max_tokens: int, stream: bool, **options: Any
+    ) -> Request:
+        found = await ide.route(model, MESSAGES_PATH)
+        return ide.request(
+            wire_ide.messages_request,
+            model=model,
+            messages=messages,
+            max_tokens=max_tokens,
+            stream=stream,
+            max_output_tokens=found.limits.max_output_tokens,
+            **options,
+        )
+
+    async def create(
+        self, *, model: str, messages: Sequence[Mapping[str, Any]], max_tokens: int, **options: Any
+    ) -> Message:
+        """A whole message (``system``, ``tools``, ``tool_choice``, ``thinking``, …)."""
+        context = self._context()
+        ide = context.ide()
+        wire_ide.messages_request(  # checked before any I/O (the model list included)
+            model=model, messages=messages, max_tokens=max_tokens, request_id="-", **options
+        )
+        async with context.limiter:
+            request = await self._request(ide, model, messages, max_tokens, False, **options)
+            return await ide.create(request, model, MESSAGES_PATH, wire_ide.parse_message)
+
+    def stream(
+        self, *, model: str, messages: Sequence[Mapping[str, Any]], max_tokens: int, **options: Any
+    ) -> ChatStream[MessageStreamEvent, Message]:
+        """Stream a message: events as the anthropic SDK names them; ``stream.text_deltas()``
+        yields the text; ``await stream.final()`` the ``Message`` (text, tool use with its input
+        assembled, thinking, usage)."""
+        context = self._context()
+        ide = context.ide()
+        wire_ide.messages_request(  # checked before any I/O
+            model=model, messages=messages, max_tokens=max_tokens, request_id="-", **options
+        )
+
+        async def opener() -> Pump[MessageStreamEvent, Message]:
+            request = await self._request(ide, model, messages, max_tokens, True, **options)
+            response = await ide.open(request, model, MESSAGES_PATH)
+            return Pump(response, MessageAccumulator(), max_event_size=context.max_event_size)
+
+        return context.stream(opener, on_complete=ide.recorder(model), text_of=_message_text)
+
+
+def _message_text(event: MessageStreamEvent) -> str:
+    delta = event.delta
+    if event.type == "content_block_delta" and delta is not None and delta.type == "text_delta":
+        return delta.text or ""
+    return ""
+
+
+@final
+class Embeddings:
+    """``client.embeddings``: ``create(model=, input=[...])``, as openai-python has it."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def __repr__(self) -> str:
+        return "<Embeddings>"
+
+    async def create(
+        self, *, model: str, input: str | Sequence[str], dimensions: int | None = None
+    ) -> CreateEmbeddingResponse:
+        """The embeddings of ``input`` (one string or a list), in order."""
+        context = self._context()
+        ide = context.ide()
+        request = ide.request(
+            wire_ide.embeddings_request, model=model, input=input, dimensions=dimensions
+        )
+        async with context.limiter:
+            return await ide.create(request, model, EMBEDDINGS_PATH, wire_ide.parse_embeddings)

@@ -109,7 +109,7 @@ class Sender:
         jitter: a number in [0, 1) per retry.
     """
 
-    __slots__ = ("_jitter", "_now", "retry", "timeouts", "transport")
+    __slots__ = ("_jitter", "_now", "observers", "retry", "timeouts", "transport")
 
     def __init__(
         self,
@@ -125,6 +125,8 @@ class Sender:
         self.timeouts = timeouts
         self._now = now
         self._jitter = jitter
+        #: called with every response, errors included, before its body is read (quota headers)
+        self.observers: list[Callable[[Response], None]] = []
 
     def __repr__(self) -> str:
         return f"Sender(transport={self.transport!r}, retry={self.retry!r})"
@@ -152,6 +154,8 @@ class Sender:
                 )
             try:
                 response = await self.transport.send(sent)
+                for observe in self.observers:
+                    observe(response)
                 if response.status_code >= 300:
                     try:
                         raise await self._error(response)

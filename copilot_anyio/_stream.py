@@ -9,8 +9,10 @@ stream is bounded, so a slow consumer stalls the reader, which stops reading the
 pushes back on the server. The reader hands over what one read of the body completed (a list of
 chunks) as one item: one hand-over per read, not per event.
 
-``ChatStream`` is generic over the flavour: its opener returns the response and the flavour's
-accumulator (``_pump.Accumulator``), and the pump does the rest.
+``ChatStream`` is generic over the flavour: its opener sends the request and returns a ``Pump``
+over the response and the flavour's accumulator (``_pump.Accumulator``), possibly holding chunks
+it read ahead (a ``/responses`` stream is read up to its first output before it is handed over,
+so that an early failure can be retried); the reader does the rest.
 
 Every stream ends in exactly one outcome, delivered in order after the last chunk: the result or
 a typed error. Leaving the ``async with`` at any point (break, exception, cancellation) cancels
@@ -19,11 +21,12 @@ the reader, which closes the HTTP response before ``__aexit__`` returns.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, final
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 import anyio
 from anyio.abc import TaskGroup
@@ -40,9 +43,8 @@ from ._errors import (
     StreamStalledError,
     UsageError,
 )
-from ._http import Response
 from ._models import ChatChunk, ChatResult
-from ._pump import Accumulator, IdleWatchdog, Pump, annotate
+from ._pump import IdleWatchdog, Pump, annotate
 from ._transport import CLOSE_GRACE, close_response
 
 if TYPE_CHECKING:
@@ -56,12 +58,7 @@ _READER_EXIT_GRACE: Final = CLOSE_GRACE + 1.0
 _DRAIN_WAIT: Final = 0.25
 
 
-class _HasText(Protocol):
-    @property
-    def text(self) -> str: ...
-
-
-ChunkT = TypeVar("ChunkT", bound=_HasText)
+ChunkT = TypeVar("ChunkT")
 ResultT = TypeVar("ResultT")
 
 
@@ -75,7 +72,12 @@ class _Failed:
     error: CopilotError
 
 
-Opener = Callable[[], Awaitable[tuple[Response, Accumulator[ChunkT, ResultT]]]]
+Opener = Callable[[], Awaitable[Pump[ChunkT, ResultT]]]
+
+
+def chunk_text(chunk: Any) -> str:
+    """The text delta of a chunk that has a ``text`` attribute (web and chat-completion chunks)."""
+    return str(chunk.text or "")
 
 
 @final
@@ -100,7 +102,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
         on_complete: Callable[[ResultT], None],
         buffer: int,
         idle: float,
-        max_event_size: int,
+        text_of: Callable[[ChunkT], str] = chunk_text,
     ) -> None:
         self._tg = task_group
         self._watchdog = watchdog
@@ -109,7 +111,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._on_complete = on_complete
         self._buffer = buffer
         self._idle = idle
-        self._max_event_size = max_event_size
+        self.text_of = text_of
         self._state = "new"
         self._receive: MemoryObjectReceiveStream[list[ChunkT] | _Done[ResultT] | _Failed] | None
         self._receive = None
@@ -120,6 +122,9 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._result: ResultT | None = None
         self._error: CopilotError | None = None
         self._chunks = 0
+        self._started = 0.0
+        #: when each read that completed chunks arrived (one clock reading per read)
+        self._arrivals: list[float] = []
 
     def __repr__(self) -> str:
         return f"<ChatStream {self._state}, {self._chunks} chunks>"
@@ -130,9 +135,10 @@ class ChatStream(Generic[ChunkT, ResultT]):
         if self._state != "new":
             raise UsageError("a ChatStream can be entered only once")
         self._state = "opening"
+        self._started = anyio.current_time()
         await self._limiter.acquire_on_behalf_of(self)
         try:
-            response, accumulator = await self._opener()
+            pump = await self._opener()
         except BaseException:
             self._state = "closed"
             self._limiter.release_on_behalf_of(self)
@@ -141,12 +147,12 @@ class ChatStream(Generic[ChunkT, ResultT]):
             list[ChunkT] | _Done[ResultT] | _Failed
         ](self._buffer)
         try:
-            self._tg.start_soon(self._read, response, accumulator, send)
+            self._tg.start_soon(self._read, pump, send)
         except BaseException:
             # the client is shutting down: undo what the reader would have owned
             send.close()
             self._receive.close()
-            await close_response(response)
+            await close_response(pump.response)
             self._limiter.release_on_behalf_of(self)
             self._state = "closed"
             raise
@@ -180,8 +186,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
 
     async def _read(
         self,
-        response: Response,
-        accumulator: Accumulator[ChunkT, ResultT],
+        pump: Pump[ChunkT, ResultT],
         send: MemoryObjectSendStream[list[ChunkT] | _Done[ResultT] | _Failed],
     ) -> None:
         # Runs in the client's task group: it must never raise, or every conversation dies.
@@ -189,12 +194,18 @@ class ChatStream(Generic[ChunkT, ResultT]):
         try:
             with send:
                 outcome: _Failed | None = None
-                pump = Pump(response, accumulator, max_event_size=self._max_event_size)
+                accumulator = pump.accumulator
                 with self._watchdog.watching(pump, self._idle, scope) as watch, scope:
                     try:
+                        arrivals = self._arrivals
+                        if pump.pending:
+                            ahead, pump.pending = pump.pending, []
+                            arrivals.append(pump.last_activity)
+                            await send.send(ahead)
                         while not pump.done:
                             chunks = await pump.read()
                             if chunks:
+                                arrivals.append(pump.last_activity)
                                 watch.paused = True
                                 await send.send(chunks)
                                 watch.paused = False
@@ -224,7 +235,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
                         await send.send(outcome)
         finally:
             try:
-                await close_response(response)
+                await close_response(pump.response)
             finally:
                 self._limiter.release_on_behalf_of(self)
                 self._reader_done.set()
@@ -293,11 +304,45 @@ class ChatStream(Generic[ChunkT, ResultT]):
         """The stream's error once it failed, else None."""
         return self._error
 
+    @property
+    def timing(self) -> StreamTiming:
+        """Time to the first chunk and the gaps between reads that brought chunks (so far)."""
+        arrivals = self._arrivals
+        gaps = sorted(b - a for a, b in itertools.pairwise(arrivals))
+        return StreamTiming(
+            time_to_first_token=arrivals[0] - self._started if arrivals else None,
+            inter_token_p50=_percentile(gaps, 0.50),
+            inter_token_p95=_percentile(gaps, 0.95),
+        )
+
     def statistics(self) -> MemoryObjectStreamStatistics:
         """The hand-over buffer's statistics (how many reads' chunks wait for the consumer)."""
         if self._receive is None:
             raise UsageError("the stream is not open")
         return self._receive.statistics()
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class StreamTiming:
+    """How a stream arrived, in seconds (None until there is something to measure).
+
+    Attributes:
+        time_to_first_token: from entering the stream (the request being sent) to the first
+            chunk's arrival.
+        inter_token_p50, inter_token_p95: the median and 95th percentile gap between two reads
+            of the socket that brought chunks (a read may bring several).
+    """
+
+    time_to_first_token: float | None
+    inter_token_p50: float | None
+    inter_token_p95: float | None
+
+
+def _percentile(ordered: list[float], fraction: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 @final
@@ -311,10 +356,11 @@ class _TextDeltas:
         return self
 
     async def __anext__(self) -> str:
+        stream = self._stream
         while True:
-            chunk = await self._stream.__anext__()
-            if chunk.text:
-                return str(chunk.text)
+            text = stream.text_of(await stream.__anext__())
+            if text:
+                return text
 
 
 #: The web flavour's stream.

@@ -12,26 +12,35 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, cast
 
 import anyio
 
 from .._auth import TokenLease
-from .._errors import APIStatusError, AuthenticationError
+from .._errors import APIStatusError, AuthenticationError, CredentialsError
 from .._http import Request, Response
 from .._send import BearerAuth, Sender
 from .._token_manager import TokenManager
 from .._transport import close_response, read_body
 from . import _wire as wire
-from ._accumulate import ChatCompletionAccumulator
 from ._catalogue import Model, ModelCatalogue, parse_models, route
 from ._credentials import FoundToken
 from ._token import DEFAULT_CAPI_URL, exchange_error, github_token_kind, parse_copilot_token
-from ._types import ChatCompletion
+from ._usage import (
+    CopilotUser,
+    QuotaSnapshot,
+    UsageTotals,
+    check_spend_cap,
+    parse_copilot_user,
+    quotas_from_headers,
+    usage_record,
+)
 from ._versions import DEFAULT_VERSIONS, IdeVersions
 
 __all__ = ["CapiAuth", "CopilotTokens", "IdeAPI", "StaticCopilotToken", "new_request_id"]
+
+_T = TypeVar("_T")
 
 #: How long a client keeps the model list before it asks again.
 CATALOGUE_TTL: Final = 300.0
@@ -105,6 +114,13 @@ class CopilotTokens:
     def api_url_for(self, value: str) -> str:
         """The CAPI base URL that came with the token ``value``."""
         return self._api_urls.get(value) or self._default_api_url
+
+    async def copilot_user(self) -> CopilotUser:
+        """``copilot_internal/user``: the plan and every quota snapshot."""
+        request = wire.copilot_user_request(
+            self._github_api_url, request_id=new_request_id(), versions=self._versions
+        )
+        return parse_copilot_user(await self._sender.send_json(request, self._auth))
 
     async def _exchange(self) -> TokenLease:
         request = wire.token_exchange_request(
@@ -205,6 +221,7 @@ class IdeAPI:
         tokens: CopilotTokens | StaticCopilotToken,
         *,
         versions: IdeVersions = DEFAULT_VERSIONS,
+        max_ai_credits: float | None = None,
         clock: Callable[[], float] = anyio.current_time,
     ) -> None:
         self.sender = sender
@@ -215,6 +232,13 @@ class IdeAPI:
         self._catalogue: ModelCatalogue | None = None
         self._catalogue_at = 0.0
         self._catalogue_lock = anyio.Lock()
+        #: running usage totals, per model, for this client's lifetime
+        self.usage = UsageTotals()
+        #: the latest quota snapshots the replies' headers carried, by id
+        self.quota_snapshots: dict[str, QuotaSnapshot] = {}
+        #: the spend cap in AI credits (``Limits.max_ai_credits``)
+        self.max_ai_credits = max_ai_credits
+        sender.observers.append(self.observe)
 
     def __repr__(self) -> str:
         return f"IdeAPI(tokens={self.tokens!r})"
@@ -233,38 +257,55 @@ class IdeAPI:
         """The model, if it serves ``endpoint``; the typed refusal (before sending) if not."""
         return route(await self.catalogue(), model, endpoint)
 
-    def chat_request(
-        self,
-        *,
-        model: str,
-        messages: Sequence[Mapping[str, Any]],
-        stream: bool,
-        **options: Any,
-    ) -> Request:
-        """The ``/chat/completions`` request, validated (UsageError before any I/O)."""
-        return wire.chat_completions_request(
-            model=model,
-            messages=messages,
-            stream=stream,
-            request_id=new_request_id(),
-            versions=self.versions,
-            **options,
-        )
+    async def quota(self) -> CopilotUser:
+        """The plan and quotas (``copilot_internal/user``); needs the GitHub token."""
+        if not isinstance(self.tokens, CopilotTokens):
+            raise CredentialsError(
+                "the quota is read with the GitHub token: pass github_token= (a Copilot token "
+                "given as copilot_token= cannot read it)"
+            )
+        user = await self.tokens.copilot_user()
+        self.quota_snapshots.update(user.quotas)
+        return user
 
-    async def create_chat(self, request: Request, model: str) -> ChatCompletion:
-        """A non-streaming chat completion."""
-        await self.route(model, wire.CHAT_COMPLETIONS_PATH)
+    def observe(self, response: Response) -> None:
+        """Read the quota headers of any CAPI reply (errors included) into ``quota_snapshots``."""
+        snapshots = quotas_from_headers(response.headers)
+        if snapshots:
+            self.quota_snapshots.update(snapshots)
+
+    def recorder(self, model: str) -> Callable[[Any], None]:
+        """What a finished stream calls with its result: count its usage for ``model``."""
+
+        def record(result: Any) -> None:
+            self.usage.add(usage_record(result, model=model))
+
+        return record
+
+    async def _admit(self, model: str, endpoint: str) -> None:
+        check_spend_cap(spent=self.usage.credits, cap=self.max_ai_credits, model=model)
+        await self.route(model, endpoint)
+
+    def request(self, build: Callable[..., Request], **arguments: Any) -> Request:
+        """``build(**arguments)`` with this client's request id and version pins (validated:
+        UsageError before any I/O)."""
+        return build(request_id=new_request_id(), versions=self.versions, **arguments)
+
+    async def create(
+        self, request: Request, model: str, endpoint: str, parse: Callable[[bytes], _T]
+    ) -> _T:
+        """A whole (non-streamed) reply, counted in ``usage``."""
+        await self._admit(model, endpoint)
         response = await self.sender.send(request, self.auth)
         try:
             body = await read_body(response, within=self.sender.timeouts.first_byte)
         finally:
             await close_response(response)
-        return wire.parse_chat_completion(body)
+        result = parse(body)
+        self.usage.add(usage_record(cast(Any, result), model=model))
+        return result
 
-    async def open_chat_stream(
-        self, request: Request, model: str
-    ) -> tuple[Response, ChatCompletionAccumulator]:
-        """A streamed chat completion: the response (body unread) and its accumulator."""
-        await self.route(model, wire.CHAT_COMPLETIONS_PATH)
-        response = await self.sender.open_stream(request, self.auth)
-        return response, ChatCompletionAccumulator()
+    async def open(self, request: Request, model: str, endpoint: str) -> Response:
+        """A streamed reply's response (body unread: the caller closes it)."""
+        await self._admit(model, endpoint)
+        return await self.sender.open_stream(request, self.auth)
