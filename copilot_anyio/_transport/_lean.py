@@ -145,6 +145,11 @@ class _Decoder:
     def pending(self) -> bool:
         return bool(self._tail)
 
+    @property
+    def whole(self) -> bool:
+        """Did the compressed stream reach its proper end?"""
+        return self._zlib.eof
+
     def decode(self, data: bytes) -> bytes:
         out = self._zlib.decompress(self._tail + data, MAX_DECODED)
         self._tail = self._zlib.unconsumed_tail
@@ -194,6 +199,9 @@ class _Body:
                     return data
                 continue
             if parser.done:
+                if self._decoder is not None and not self._decoder.whole:
+                    self._decoder = None
+                    raise ReadError("the compressed body ended before its end")
                 raise StopAsyncIteration
             stream = self._stream
             if stream is None:

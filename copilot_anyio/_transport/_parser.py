@@ -33,6 +33,8 @@ class ResponseParser:
 
     __slots__ = (
         "_fed",
+        "_head_size",
+        "_keep_alive",
         "_parser",
         "body",
         "done",
@@ -54,6 +56,8 @@ class ResponseParser:
         self.done = False
         self.trailing = False
         self._fed = 0
+        self._head_size = 0
+        self._keep_alive = False
         self._parser = httptools.HttpResponseParser(self)
 
     # --- httptools callbacks ------------------------------------------------------------------
@@ -66,6 +70,7 @@ class ResponseParser:
     def on_header(self, name: bytes, value: bytes) -> None:
         if not self.head_done:
             self.headers.append((name, value))
+            self._head_size += len(name) + len(value) + 4
 
     def on_headers_complete(self) -> None:
         if self.done:
@@ -86,15 +91,17 @@ class ResponseParser:
             self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if self.head_done:
+        if self.head_done and not self.done:
             self.done = True
+            # Asked here: llhttp forgets the answer once it is ready for the next message.
+            self._keep_alive = self._parser.should_keep_alive()
 
     # --- input ---------------------------------------------------------------------------------
 
     @property
     def keep_alive(self) -> bool:
         """May the connection carry another request once this response is done?"""
-        return self.done and not self.trailing and self._parser.should_keep_alive()
+        return self.done and not self.trailing and self._keep_alive
 
     @property
     def delimited(self) -> bool:
@@ -122,7 +129,7 @@ class ResponseParser:
             raise ParseError("the server switched protocols unasked") from None
         except httptools.HttpParserError as exc:
             raise ParseError(f"malformed HTTP response: {exc}") from None
-        if not self.head_done and self._fed > MAX_HEAD:
+        if (self._fed > MAX_HEAD and not self.head_done) or self._head_size > MAX_HEAD:
             raise ParseError(f"the response head is longer than {MAX_HEAD} bytes")
 
     def feed_eof(self) -> None:
