@@ -54,7 +54,7 @@ from ._send import Sender
 from ._sse import DEFAULT_MAX_EVENT_SIZE
 from ._stream import ChatStream
 from ._token_manager import TokenManager
-from ._transport import HTTPXTransport, Transport
+from ._transport import Transport, choose_http, open_transport
 from .ide._api import CopilotTokens, IdeAPI, StaticCopilotToken
 from .ide._usage import CopilotUser, ModelTotals, QuotaSnapshot
 from .ide._versions import IdeVersions
@@ -131,9 +131,10 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
     Other options: ``model`` (default ``"gpt-4o"``); ``timeouts`` (``Timeouts``: network phases,
     never a total deadline: use ``anyio.fail_after`` for that); ``limits`` (``Limits``: requests
     in flight per account, the excess queues; the connection pool matches; the stream buffer);
-    ``retry`` (``RetryPolicy``); ``proxy``, ``verify``, ``trust_env`` (for the default httpx
-    transport); ``transport`` (a ``Transport`` of your own, e.g. ``HTTPXTransport`` over a custom
-    httpx transport; the client closes it on exit); ``web_token_ttl`` (assumed web-token
+    ``retry`` (``RetryPolicy``); ``http`` (``"lean"``, the default: HTTP/1.1 over AnyIO streams;
+    or ``"httpx"``, also chosen for a SOCKS proxy; else ``COPILOT_ANYIO_TRANSPORT``); ``proxy``,
+    ``verify``, ``trust_env`` (for either); ``transport`` (a ``Transport`` of your own, or an
+    httpx transport to send through; the client closes it on exit); ``web_token_ttl`` (assumed web-token
     lifetime); ``max_event_size`` (bytes).
     """
 
@@ -153,6 +154,7 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         proxy: str | None = None,
         verify: Any = True,
         transport: Transport | None = None,
+        http: str | None = None,
         trust_env: bool = True,
         web_token_ttl: float = DEFAULT_WEB_TOKEN_TTL,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
@@ -187,6 +189,8 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
             "trust_env": trust_env,
         }
         self._given_transport = transport
+        self._http = http
+        choose_http(http, proxy=proxy, trust_env=trust_env)  # a bad choice fails here
         self._web_token_ttl = web_token_ttl
         self._max_event_size = max_event_size
         self._context: Context | None = None
@@ -214,7 +218,8 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
         given: Any = self._given_transport
         if given is not None and hasattr(given, "send"):
             return cast(Transport, given)
-        return await HTTPXTransport.open(
+        return await open_transport(
+            self._http,
             timeouts=self.timeouts,
             limits=self.limits,
             # an httpx transport given as ``transport=`` is still accepted (wrapped)

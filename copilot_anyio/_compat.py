@@ -39,7 +39,7 @@ from ._retry import RetryPolicy
 from ._send import Sender
 from ._shared import shared_web_tokens
 from ._sse import DEFAULT_MAX_EVENT_SIZE
-from ._transport import HTTPXTransport, close_response
+from ._transport import close_response, open_transport
 from .web import _wire as wire
 from .web._api import StaticToken, WebAPI
 
@@ -160,7 +160,7 @@ class GithubCopilot:
                 flattened into one prompt.
             **kwargs: ``github_url``, ``api_url`` (hosts, e.g. the bundled emulator's base URL;
                 else ``COPILOT_GITHUB_URL`` / ``COPILOT_API_URL``), ``timeouts`` (a
-                ``Timeouts``), ``verify``, ``transport``; other keywords the provider's callers
+                ``Timeouts``), ``verify``, ``transport``, ``http`` (``"lean"`` or ``"httpx"``); other keywords the provider's callers
                 pass (``timeout``, ``images``, …) are accepted and ignored.
 
         Yields:
@@ -193,7 +193,8 @@ class GithubCopilot:
         timeouts = kwargs.get("timeouts") or Timeouts()
         if not isinstance(timeouts, Timeouts):
             raise UsageError(f"timeouts must be a Timeouts, not {type(timeouts).__name__}")
-        transport = await HTTPXTransport.open(
+        transport = await open_transport(
+            kwargs.get("http"),
             timeouts=timeouts,
             limits=_FACADE_LIMITS,
             proxy=proxy,
