@@ -431,10 +431,44 @@ class SSEDecoder:
         if 13 in data:
             buf = self._buf
             if type(buf) is bytes and 10 not in buf:
-                # (A small buffer: bytes, at most a few KiB, see _grow.)
-                crlf_events = self._crlf_data_events(data)
-                if crlf_events is not None:
-                    return crlf_events
+                # Fast path 1 for a CRLF stream, before normalising (written out here: a
+                # method call would cost a sizeable share of a one-event chunk). The buffer
+                # is small (bytes, see _grow) and holds no LF: it is empty or the start of
+                # one line, which, normalised or not, is the same bytes, so it and ``data``
+                # are the raw stream since the last blank line. When everything up to the
+                # last CRLF blank line in it is single-line ``data:`` blocks (no CR or LF
+                # left in any value once split on the CRLF block boundaries) and the rest
+                # holds no line ending, those are the events and the rest is the new
+                # buffer. Otherwise nothing has changed and the chunk takes the door.
+                raw = buf + data
+                if raw[:6] == b"data: " and len(raw) <= self._limit:
+                    end = raw.rfind(b"\r\n\r\n") + 4
+                    rest = raw[end:] if end != 3 else b"\n"  # no blank line: take the door
+                    if 13 not in rest and 10 not in rest:
+                        payload = raw[6 : end - 4]
+                        if 13 not in payload and 10 not in payload:
+                            try:
+                                data_text = payload.decode()
+                            except UnicodeDecodeError:
+                                data_text = payload.decode("utf-8", "replace")
+                            # The start of a line (or nothing): keep it, as below.
+                            self._buf = rest
+                            if not _CLASS_SWAP:  # pragma: no cover
+                                return [
+                                    _make_event("message", data_text, self._last_event_id, None)
+                                ]
+                            ev = _Blank()
+                            ev.event = "message"
+                            ev.data = data_text
+                            ev.id = self._last_event_id
+                            ev.retry = None
+                            ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                            return [ev]  # type: ignore[list-item]
+                        payloads = payload.split(b"\r\n\r\ndata: ")
+                        joined = b"".join(payloads)
+                        if 13 not in joined and 10 not in joined:
+                            self._buf = rest
+                            return _make_events(payloads, self._last_event_id)
             # Normalise CRLF and lone CR to LF (see "Theory of operation", point 2). A final CR
             # ends its line now, so that a blank line ending in CR dispatches immediately;
             # the LF that may follow it in the next chunk is swallowed by _pass_gate().
@@ -556,52 +590,6 @@ class SSEDecoder:
             if typed is not None:
                 return typed
         return self._interpret(region.decode("utf-8", "replace"))
-
-    def _crlf_data_events(self, data: bytes) -> list[ServerSentEvent] | None:
-        """Fast path 1 for a CRLF stream, before normalising: the events ``data`` completes.
-
-        Only called when the buffer holds no LF: it is then empty or the start of one line,
-        which, normalised or not, is the same bytes, so it and ``data`` are the raw stream
-        since the last blank line. When everything up to the last CRLF blank line in it is
-        single-line ``data:`` blocks (no CR or LF left in any value once split on the CRLF
-        block boundaries) and the rest holds no line ending, those are the events and the
-        rest is the new buffer. Otherwise ``None``, having changed nothing.
-        """
-        raw = self._buf + data
-        if raw[:6] != b"data: " or len(raw) > self._limit:
-            return None
-        end = raw.rfind(b"\r\n\r\n") + 4
-        if end == 3:
-            return None
-        rest = raw[end:]
-        if 13 in rest or 10 in rest:
-            # More line endings after the last blank line: leave it all to feed().
-            return None
-        payload = raw[6 : end - 4]
-        if 13 not in payload and 10 not in payload:
-            try:
-                data_text = payload.decode()
-            except UnicodeDecodeError:
-                data_text = payload.decode("utf-8", "replace")
-            if _CLASS_SWAP:
-                ev = _Blank()
-                ev.event = "message"
-                ev.data = data_text
-                ev.id = self._last_event_id
-                ev.retry = None
-                ev.__class__ = ServerSentEvent  # type: ignore[assignment]
-                events: list[ServerSentEvent] = [ev]  # type: ignore[list-item]
-            else:  # pragma: no cover
-                events = [_make_event("message", data_text, self._last_event_id, None)]
-        else:
-            payloads = payload.split(b"\r\n\r\ndata: ")
-            joined = b"".join(payloads)
-            if 13 in joined or 10 in joined:
-                return None
-            events = _make_events(payloads, self._last_event_id)
-        # The start of a line (or nothing): keep it, as feed() would.
-        self._buf = rest
-        return events
 
     def feed_eof(self) -> list[ServerSentEvent]:
         """Signal the end of the stream.
