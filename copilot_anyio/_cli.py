@@ -34,7 +34,7 @@ from ._client import CopilotClient
 from ._config import Hosts
 from ._credentials import NoCredentialsError
 from ._errors import CopilotError, StreamError
-from ._groups import collapse_exception_group
+from ._groups import task_group
 from ._login import LoginResult, _store_location, device_login, logout
 from .ide._credentials import store_host_key
 from .ide._device_flow import DeviceCode
@@ -186,38 +186,32 @@ async def _chat(args: argparse.Namespace) -> int:
         use_ide = "ide" in client.flavours and not (args.web or args.conversation)
         spinner = _Spinner(err)
         reply: Any
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(spinner.run)
-                try:
-                    if use_ide:
-                        messages = [{"role": "user", "content": prompt}]
-                        if args.system:
-                            messages.insert(0, {"role": "system", "content": args.system})
-                        stream: Any = client.chat.completions.stream(
-                            model=args.model or DEFAULT_IDE_MODEL, messages=messages
-                        )
-                    else:
-                        thread = (
-                            await client.threads.resume(args.conversation, model=args.model)
-                            if args.conversation
-                            else client.threads(model=args.model)
-                        )
-                        stream = thread.stream(prompt)
-                    async with stream:
-                        async for text in stream.text_deltas():
-                            spinner.stop()
-                            if not args.json:
-                                out.write(text)
-                                out.flush()
-                        reply = await stream.final()
-                finally:
-                    spinner.stop()
-        except BaseExceptionGroup as group:  # the spinner's group: report the real error
-            single = collapse_exception_group(group)
-            if single is None:
-                raise
-            raise single from None
+        async with task_group() as tg:  # the spinner's: errors come out bare
+            tg.start_soon(spinner.run)
+            try:
+                if use_ide:
+                    messages = [{"role": "user", "content": prompt}]
+                    if args.system:
+                        messages.insert(0, {"role": "system", "content": args.system})
+                    stream: Any = client.chat.completions.stream(
+                        model=args.model or DEFAULT_IDE_MODEL, messages=messages
+                    )
+                else:
+                    thread = (
+                        await client.threads.resume(args.conversation, model=args.model)
+                        if args.conversation
+                        else client.threads(model=args.model)
+                    )
+                    stream = thread.stream(prompt)
+                async with stream:
+                    async for text in stream.text_deltas():
+                        spinner.stop()
+                        if not args.json:
+                            out.write(text)
+                            out.flush()
+                    reply = await stream.final()
+            finally:
+                spinner.stop()
         if args.json:
             out.write(json.dumps(_as_json(reply), ensure_ascii=False, indent=2))
         out.write("\n")
@@ -281,28 +275,22 @@ async def _login(args: argparse.Namespace) -> int:
             stack.push_async_callback(_remove_scratch, scratch)
             store_path = os.path.join(scratch, "credentials.json")
             err.write(f"(signing in to the bundled Copilot emulator at {emu.base_url})\n")
-        try:
-            async with anyio.create_task_group() as tg:
+        async with task_group() as tg:  # the spinner's: errors come out bare
 
-                def show(code: DeviceCode) -> None:
-                    err.write(f"Open {code.verification_uri} and enter the code {code.user_code}\n")
-                    err.flush()
-                    tg.start_soon(spinner.run)
+            def show(code: DeviceCode) -> None:
+                err.write(f"Open {code.verification_uri} and enter the code {code.user_code}\n")
+                err.flush()
+                tg.start_soon(spinner.run)
 
-                try:
-                    result = await device_login(
-                        on_code=show,
-                        github_url=github_url,
-                        github_api_url=github_api_url,
-                        store_path=store_path,
-                    )
-                finally:
-                    spinner.stop()
-        except BaseExceptionGroup as group:  # the spinner's group: report the real error
-            single = collapse_exception_group(group)
-            if single is None:
-                raise
-            raise single from None
+            try:
+                result = await device_login(
+                    on_code=show,
+                    github_url=github_url,
+                    github_api_url=github_api_url,
+                    store_path=store_path,
+                )
+            finally:
+                spinner.stop()
         out.write(_signed_in(result) + "\n")
         if args.emulator:
             err.write("(the emulator's token went to a temporary store, removed now)\n")

@@ -97,6 +97,19 @@ class Context:
         return self.ide_api
 
 
+class _Namespace:
+    """A namespace of an open client: it works on the client's ``Context``, got through a
+    callable that raises ``UsageError`` while the client is closed."""
+
+    __slots__ = ("_context",)
+
+    def __init__(self, context: Callable[[], Context]) -> None:
+        self._context = context
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
 @final
 class ChatThread:
     """A github.com chat thread: a conversation whose history the server keeps.
@@ -200,16 +213,10 @@ class ChatThread:
 
 
 @final
-class Threads:
+class Threads(_Namespace):
     """``client.threads``: the github.com web-chat threads of the signed-in account."""
 
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], Context]) -> None:
-        self._context = context  # the open client's context, or UsageError when it is closed
-
-    def __repr__(self) -> str:
-        return "<Threads>"
+    __slots__ = ()
 
     def __call__(
         self,
@@ -278,16 +285,10 @@ class Threads:
 
 
 @final
-class Models:
+class Models(_Namespace):
     """``client.models``: the account's model catalogue (kept by the client for a while)."""
 
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], Context]) -> None:
-        self._context = context
-
-    def __repr__(self) -> str:
-        return "<Models>"
+    __slots__ = ()
 
     async def list(self, *, refresh: bool = False) -> list[Model]:
         """Every model the account may use, typed (``Model``), in the server's order."""
@@ -310,16 +311,10 @@ class Models:
 
 
 @final
-class Completions:
+class Completions(_Namespace):
     """``client.chat.completions``, shaped like openai-python's."""
 
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], Context]) -> None:
-        self._context = context
-
-    def __repr__(self) -> str:
-        return "<Completions>"
+    __slots__ = ()
 
     async def create(
         self,
@@ -416,17 +411,11 @@ def _model(model: Any) -> str | None:
 
 
 @final
-class Responses:
+class Responses(_Namespace):
     """``client.responses``: OpenAI's Responses API (``/responses``), for the models that only
     serve it and for reasoning summaries."""
 
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], Context]) -> None:
-        self._context = context
-
-    def __repr__(self) -> str:
-        return "<Responses>"
+    __slots__ = ()
 
     async def create(
         self, *, model: str, input: str | Sequence[Mapping[str, Any]], **options: Any
@@ -486,17 +475,11 @@ def _response_text(event: ResponseStreamEvent) -> str:
 
 
 @final
-class Messages:
+class Messages(_Namespace):
     """``client.messages``: Anthropic's Messages API (``/v1/messages``), for Claude models,
     shaped like the anthropic SDK."""
 
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], Context]) -> None:
-        self._context = context
-
-    def __repr__(self) -> str:
-        return "<Messages>"
+    __slots__ = ()
 
     async def _request(
         self, ide: IdeAPI, model: str, messages: Any, max_tokens: int, stream: bool, **options: Any
@@ -553,16 +536,10 @@ def _message_text(event: MessageStreamEvent) -> str:
 
 
 @final
-class Embeddings:
+class Embeddings(_Namespace):
     """``client.embeddings``: ``create(model=, input=[...])``, as openai-python has it."""
 
-    __slots__ = ("_context",)
-
-    def __init__(self, context: Callable[[], Context]) -> None:
-        self._context = context
-
-    def __repr__(self) -> str:
-        return "<Embeddings>"
+    __slots__ = ()
 
     async def create(
         self, *, model: str, input: str | Sequence[str], dimensions: int | None = None

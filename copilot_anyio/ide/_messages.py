@@ -40,7 +40,7 @@ from ._types import (
     CopilotUsage,
     Function,
     _Wire,
-    lenient_struct,
+    lenient_decoder,
 )
 
 __all__ = [
@@ -145,38 +145,12 @@ class MessageStreamEvent(_Wire, frozen=True):
     copilot_annotations: Any = None
 
 
-_EVENT_DECODER: Final = msgspec.json.Decoder(MessageStreamEvent)
-_MESSAGE_DECODER: Final = msgspec.json.Decoder(Message)
+#: One event from its JSON text, leniently; None if it is not a JSON object.
+decode_message_event: Final = lenient_decoder(MessageStreamEvent)
 
 
-def decode_message_event(data: str | bytes) -> MessageStreamEvent | None:
-    """One event from its JSON text, leniently; None if it is not a JSON object."""
-    try:
-        return _EVENT_DECODER.decode(data)
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError:
-        return None
-    try:
-        raw = json.loads(data)
-    except (ValueError, RecursionError):
-        return None
-    return lenient_struct(raw, MessageStreamEvent)
-
-
-def decode_message(body: str | bytes) -> Message | None:
-    """A ``Message`` from JSON text, leniently; None if it is not a JSON object."""
-    try:
-        return _MESSAGE_DECODER.decode(body)
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError:
-        return None
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return lenient_struct(raw, Message)
+#: A ``Message`` from JSON text, leniently; None if it is not a JSON object.
+decode_message: Final = lenient_decoder(Message)
 
 
 class _Block:

@@ -33,7 +33,6 @@ Stream folding (protocol.md §4.4, §10.5)
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 import msgspec
@@ -44,7 +43,7 @@ from ._types import (
     CopilotUsage,
     Function,
     _Wire,
-    lenient_struct,
+    lenient_decoder,
 )
 
 __all__ = [
@@ -186,38 +185,12 @@ class ResponseStreamEvent(_Wire, frozen=True):
     copilot_usage: CopilotUsage | None = None
 
 
-_EVENT_DECODER: Final = msgspec.json.Decoder(ResponseStreamEvent)
-_RESPONSE_DECODER: Final = msgspec.json.Decoder(Response)
+#: One event from its JSON text, leniently; None if it is not a JSON object.
+decode_response_event: Final = lenient_decoder(ResponseStreamEvent)
 
 
-def decode_response_event(data: str | bytes) -> ResponseStreamEvent | None:
-    """One event from its JSON text, leniently; None if it is not a JSON object."""
-    try:
-        return _EVENT_DECODER.decode(data)
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError:
-        return None
-    try:
-        raw = json.loads(data)
-    except (ValueError, RecursionError):
-        return None
-    return lenient_struct(raw, ResponseStreamEvent)
-
-
-def decode_response(body: str | bytes) -> Response | None:
-    """A ``Response`` from JSON text, leniently; None if it is not a JSON object."""
-    try:
-        return _RESPONSE_DECODER.decode(body)
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError:
-        return None
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError):
-        return None
-    return lenient_struct(raw, Response)
+#: A ``Response`` from JSON text, leniently; None if it is not a JSON object.
+decode_response: Final = lenient_decoder(Response)
 
 
 # --- folding ---------------------------------------------------------------------------------

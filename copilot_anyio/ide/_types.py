@@ -29,6 +29,8 @@ client must echo back unchanged on replayed assistant messages (§3.5).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -304,3 +306,24 @@ def lenient_struct(raw: Any, kind: type[_S]) -> _S | None:
         return msgspec.convert(kept, kind, strict=False)
     except msgspec.ValidationError:  # pragma: no cover - every kept field converted alone
         return None
+
+
+def lenient_decoder(kind: type[_S]) -> Callable[[str | bytes], _S | None]:
+    """A decoder of ``kind`` from JSON text: msgspec's typed decoder (C speed), and for the rare
+    object it refuses, ``lenient_struct``; it returns None for text that is not a JSON object."""
+    typed = msgspec.json.Decoder(kind)
+
+    def decode(data: str | bytes) -> _S | None:
+        try:
+            return typed.decode(data)
+        except msgspec.ValidationError:
+            pass
+        except msgspec.DecodeError:
+            return None
+        try:
+            raw = json.loads(data)
+        except (ValueError, RecursionError):
+            return None
+        return lenient_struct(raw, kind)
+
+    return decode

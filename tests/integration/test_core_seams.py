@@ -3,14 +3,12 @@ cookies that are never kept, redirects that are never followed, ids that stay on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import aclosing
 from typing import Any
 
 import anyio
 import pytest
-from anyio.abc import SocketStream
 
 from copilot_anyio import (
     APIStatusError,
@@ -24,83 +22,14 @@ from copilot_anyio import (
 )
 from copilot_anyio.emulator import EmulatorConfig, reply_for, serve_emulator
 
+from ._raw_http import RawServer, Seen, json_reply, raw_server, sse_reply
 from ._support import ALICE, emulated_client
 
 pytestmark = pytest.mark.anyio
 
 
-# --- a tiny raw HTTP/1.1 server -----------------------------------------------------------------
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-
-
-@dataclass
-class RawServer:
-    url: str
-    seen: list[Seen] = field(default_factory=list)
-
-
-Handler = Callable[[Seen], Awaitable[bytes]]
-
-
-async def _read_request(stream: SocketStream, buffer: bytearray) -> Seen | None:
-    while b"\r\n\r\n" not in buffer:
-        try:
-            data = await stream.receive()
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            return None
-        buffer.extend(data)
-    head, _, rest = bytes(buffer).partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    method, path, _ = lines[0].split(" ", 2)
-    headers = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    length = int(headers.get("content-length", "0"))
-    while len(rest) < length:
-        rest += await stream.receive()
-    buffer[:] = rest[length:]
-    return Seen(method, path, headers)
-
-
-@asynccontextmanager
-async def raw_server(handler: Handler) -> AsyncIterator[RawServer]:
-    """Serves ``handler``'s bytes for each request, keep-alive, until the block ends."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    server = RawServer(f"http://127.0.0.1:{port}")
-
-    async def serve(stream: SocketStream) -> None:
-        buffer = bytearray()
-        async with stream:
-            while (request := await _read_request(stream, buffer)) is not None:
-                server.seen.append(request)
-                try:
-                    await stream.send(await handler(request))
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    return
-
-    async with listener, anyio.create_task_group() as tg:
-        tg.start_soon(listener.serve, serve)
-        yield server
-        tg.cancel_scope.cancel()
-
-
-def _json(status: str, body: str, *extra: str) -> bytes:
-    head = [f"HTTP/1.1 {status}", "content-type: application/json", *extra]
-    head.append(f"content-length: {len(body)}")
-    return ("\r\n".join(head) + "\r\n\r\n" + body).encode()
-
-
-def _sse(*payloads: str) -> bytes:
-    body = "".join(f"data: {p}\n\n" for p in payloads)
-    return _json("200 OK", body).replace(b"application/json", b"text/event-stream")
+_json = json_reply
+_sse = sse_reply
 
 
 async def _web_routes(request: Seen) -> bytes:
