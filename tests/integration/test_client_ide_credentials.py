@@ -17,7 +17,7 @@ from copilot_anyio.emulator import (
     serve_emulator,
     write_editor_credentials,
 )
-from copilot_anyio.ide._credentials import encode_token_store, token_store_path
+from copilot_anyio.ide._credentials import encode_token_store, store_host_key, token_store_path
 
 from ._ide_support import hosts, user
 
@@ -61,7 +61,9 @@ def _write_sources(emu: Emulator, root: Path, sources: tuple[str, ...]) -> dict[
         elif source == "token store":
             path = Path(token_store_path(env, platform=sys.platform, home=str(home)))
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(encode_token_store(EMULATOR_HOST, token), encoding="utf-8")
+            # the store is keyed by host and port, as `copilot-anyio login` writes it
+            key = store_host_key(emu.base_url)
+            path.write_text(encode_token_store(key, token), encoding="utf-8")
         else:
             env[source] = token
     return options
