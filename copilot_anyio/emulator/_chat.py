@@ -375,7 +375,7 @@ async def responses(ctx: Ctx) -> Response:
     calls = tool_calls_for(prompt, body.get("tools"))
     text = reply_for(prompt, turn=turn)
     pieces = split_text(text)
-    usage = {
+    usage: dict[str, Any] = {
         "input_tokens": max(1, len(prompt) // 4),
         "output_tokens": len(pieces),
         "total_tokens": max(1, len(prompt) // 4) + len(pieces),
