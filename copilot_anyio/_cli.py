@@ -4,7 +4,9 @@ copilot-anyio chat "Explain SSE in one sentence."        # a GitHub token (or co
 copilot-anyio chat --emulator "Explain SSE"               # no account: the bundled emulator
 copilot-anyio chat --model gpt-4.1 --system "Be terse." - # the prompt from stdin
 copilot-anyio chat --web --conversation <id> "And then?"  # the web flavour, continue a thread
+copilot-anyio chat --usage "Hi"                           # then tokens, credits, timing (stderr)
 copilot-anyio models                                      # the account's models, as a table
+copilot-anyio quota                                       # plan and quotas, with bars
 copilot-anyio emulator --port 8080                        # serve the emulator standalone
 copilot-anyio login                                       # sign in with a GitHub account
 copilot-anyio login --emulator                            # try sign-in against the emulator
@@ -22,10 +24,12 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
 
@@ -38,6 +42,12 @@ from ._groups import task_group
 from ._login import LoginResult, _store_location, device_login, logout
 from .ide._credentials import store_host_key
 from .ide._device_flow import DeviceCode
+from .ide._types import ChatCompletion
+from .ide._usage import CopilotUser, QuotaSnapshot, usage_record
+
+if TYPE_CHECKING:
+    from ._stream import StreamTiming
+    from .emulator import EmulatorConfig
 
 __all__ = ["main"]
 
@@ -46,6 +56,10 @@ _SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 DEFAULT_IDE_MODEL = "gpt-4.1"
 #: The account the in-process emulator is driven with (any non-empty cookie is an account there).
 _EMULATOR_COOKIES = {"user_session": "copilot-anyio-demo"}
+#: Width of a quota bar, in characters.
+_BAR_WIDTH = 20
+#: Quotas in the order ``quota`` lists them (others follow, sorted).
+_QUOTA_ORDER = ("premium_interactions", "chat", "completions", "session", "weekly")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--system", metavar="TEXT", help="a system prompt (IDE flavour)")
     chat.add_argument("--json", action="store_true", help="print the whole reply as JSON")
     chat.add_argument(
+        "--usage",
+        action="store_true",
+        help="after the answer, print its tokens, AI credits and timing (to stderr)",
+    )
+    chat.add_argument(
         "--web",
         action="store_true",
         help="use the github.com web flavour (cookies) even when a GitHub token is found",
@@ -76,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
     _emulator_option(models)
     models.add_argument("--json", action="store_true", help="print the catalogue as JSON")
     models.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    quota = sub.add_parser(
+        "quota",
+        help="the plan and what is left of each quota, with bars and reset times",
+        description="Reads copilot_internal/user with the GitHub token (IDE flavour): the "
+        "plan, then one row per quota (premium requests or AI credits, chat, completions, the "
+        "5-hour session and weekly windows) with the percentage left and when it resets.",
+    )
+    _emulator_option(quota)
+    quota.add_argument("--json", action="store_true", help="print the reply as sent")
+    quota.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
     emu = sub.add_parser("emulator", help="serve the bundled Copilot emulator", add_help=False)
     emu.add_argument("rest", nargs=argparse.REMAINDER)
     _add_account_commands(sub)
@@ -157,7 +186,7 @@ async def _client_for(args: argparse.Namespace) -> AsyncIterator[CopilotClient]:
         return
     from .emulator import serve_emulator
 
-    async with serve_emulator() as emu:
+    async with serve_emulator(_emulator_config()) as emu:
         # The emulator's accounts: a signed-in editor's GitHub token, and a browser session.
         client = CopilotClient(
             github_token=emu.state.issue_user_token(),
@@ -169,6 +198,14 @@ async def _client_for(args: argparse.Namespace) -> AsyncIterator[CopilotClient]:
         )
         async with client:
             yield client
+
+
+def _emulator_config() -> EmulatorConfig:
+    """The in-process emulator of ``--emulator``: billed in AI credits, and with session and
+    weekly windows partly used, so ``quota`` and ``chat --usage`` have something to show."""
+    from .emulator import EmulatorConfig
+
+    return EmulatorConfig(copilot_usage=True, usage_windows={"session": 72.5, "weekly": 88.0})
 
 
 def _prompt(args: argparse.Namespace) -> str:
@@ -215,11 +252,52 @@ async def _chat(args: argparse.Namespace) -> int:
         if args.json:
             out.write(json.dumps(_as_json(reply), ensure_ascii=False, indent=2))
         out.write("\n")
+        if args.usage:
+            out.flush()
+            err.write(_usage_line(reply, stream.timing) + "\n")
         if args.emulator:
             err.write("(the in-process emulator forgets its conversations when the command ends)\n")
         elif not use_ide:
             err.write(f"(continue this conversation with --conversation {reply.thread_id})\n")
     return 0
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def _usage_line(reply: Any, timing: StreamTiming) -> str:
+    """``chat --usage``: the answer's tokens, its cost in AI credits, and how it arrived."""
+    if isinstance(reply, ChatCompletion):
+        record = usage_record(reply)
+        tokens = (
+            f"{record.prompt_tokens} prompt + {record.completion_tokens} completion tokens "
+            f"= {record.total_tokens}"
+        )
+        extra = [
+            f"{count} {name}"
+            for count, name in (
+                (record.cached_tokens, "cached"),
+                (record.reasoning_tokens, "reasoning"),
+            )
+            if count
+        ]
+        if extra:
+            tokens += f" ({', '.join(extra)})"
+        credits = (
+            "AI credits not reported"
+            if record.credits is None
+            else f"{record.credits:.4f} AI credits"
+        )
+    else:
+        tokens, credits = "tokens not reported (web flavour)", "AI credits not reported"
+    return (
+        f"usage: {tokens}; {credits}; first token after {_seconds(timing.time_to_first_token)}, "
+        f"between tokens p50 {_seconds(timing.inter_token_p50)}, "
+        f"p95 {_seconds(timing.inter_token_p95)}"
+    )
 
 
 def _as_json(reply: Any) -> Any:
@@ -253,6 +331,77 @@ async def _models(args: argparse.Namespace) -> int:
         sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
         sys.stdout.write("\n")
     return 0
+
+
+async def _quota(args: argparse.Namespace) -> int:
+    async with _client_for(args) as client:
+        user = await client.quota()
+    if args.json:
+        sys.stdout.write(json.dumps(dict(user.raw), indent=2) + "\n")
+    else:
+        sys.stdout.write(format_quota(user, now=time.time()))
+    return 0
+
+
+def _bar(percent: float | None) -> str:
+    """``[#########-----------]``: the share left, in plain text."""
+    if percent is None:
+        return "[" + "?" * _BAR_WIDTH + "]"
+    filled = round(_BAR_WIDTH * min(max(percent, 0.0), 100.0) / 100.0)
+    return "[" + "#" * filled + "-" * (_BAR_WIDTH - filled) + "]"
+
+
+def _amount(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.2f}"
+
+
+def _reset(snapshot: QuotaSnapshot, now: float) -> str:
+    if snapshot.resets_at is None:
+        return snapshot.reset_date or "-"
+    moment = datetime.fromtimestamp(snapshot.resets_at, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+    left = snapshot.resets_at - now
+    if left <= 0:
+        return moment
+    days, rest = divmod(int(left), 86400)
+    hours, rest = divmod(rest, 3600)
+    span = f"{days}d {hours}h" if days else f"{hours}h {rest // 60}m"
+    return f"{moment} (in {span})"
+
+
+def _quota_row(snapshot: QuotaSnapshot, now: float) -> tuple[str, str, str, str]:
+    if snapshot.unlimited:
+        return snapshot.quota_id, "[" + "#" * _BAR_WIDTH + "] unlimited", "-", _reset(snapshot, now)
+    percent = snapshot.percent_remaining
+    shown = "?" if percent is None else f"{percent:.1f} %"
+    left = (
+        f"{_amount(snapshot.remaining)} of {_amount(snapshot.entitlement)}"
+        if snapshot.remaining is not None and snapshot.entitlement
+        else "-"
+    )
+    return snapshot.quota_id, f"{_bar(percent)} {shown:>7}", left, _reset(snapshot, now)
+
+
+def format_quota(user: CopilotUser, *, now: float) -> str:
+    """``copilot-anyio quota``'s table: the plan, then one row per quota with a bar for the
+    percentage left, the count left when known, and the reset time (UTC, and how far off)."""
+    who = f" as {user.login}" if user.login else ""
+    plan = user.plan or "unknown plan"
+    sku = f" ({user.sku})" if user.sku else ""
+    billing = "; billed in AI credits" if user.token_based_billing else ""
+    lines = [f"Copilot {plan}{sku}{who}{billing}"]
+    order = {quota_id: i for i, quota_id in enumerate(_QUOTA_ORDER)}
+    snapshots = sorted(
+        user.quotas.values(), key=lambda s: (order.get(s.quota_id, len(order)), s.quota_id)
+    )
+    if not snapshots:
+        return lines[0] + "\n(no quota snapshots in the reply)\n"
+    rows = [("quota", "left", "remaining", "resets")]
+    rows += [_quota_row(snapshot, now) for snapshot in snapshots]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)]
+        lines.append("  ".join([*cells, row[3]]).rstrip())
+    return "\n".join(lines) + "\n"
 
 
 async def _login(args: argparse.Namespace) -> int:
@@ -361,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             'copilot-anyio: --backend trio needs trio: pip install "copilot-anyio[trio]"\n'
         )
         return 2
-    command = _models if args.command == "models" else _chat
+    command = {"models": _models, "quota": _quota}.get(args.command, _chat)
     try:
         return anyio.run(command, args, backend=args.backend)
     except NoCredentialsError as exc:

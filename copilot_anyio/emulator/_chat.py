@@ -337,7 +337,9 @@ async def responses(ctx: Ctx) -> Response:
     """``POST /responses`` (protocol.md §3.7, §4.4), streamed with ``event:`` lines by default.
 
     ``previous_response_id`` must name an earlier response of this account (else 400
-    ``previous_response_not_found``); the turn continues from it.
+    ``previous_response_not_found``); the turn continues from it. With ``reasoning.summary``
+    set, a ``reasoning`` item with a summary (streamed as ``response.reasoning_summary_text``
+    deltas, counted as reasoning tokens) comes first.
     """
     authed = capi_json_request(ctx)
     if isinstance(authed, Response):
@@ -373,7 +375,7 @@ async def responses(ctx: Ctx) -> Response:
     calls = tool_calls_for(prompt, body.get("tools"))
     text = reply_for(prompt, turn=turn)
     pieces = split_text(text)
-    usage = {
+    usage: dict[str, Any] = {
         "input_tokens": max(1, len(prompt) // 4),
         "output_tokens": len(pieces),
         "total_tokens": max(1, len(prompt) // 4) + len(pieces),
@@ -398,9 +400,20 @@ async def responses(ctx: Ctx) -> Response:
         }
         for c in calls
     ]
-    output = call_items if calls else [message_item]
+    reasoning_item = _reasoning_item(body, prompt)
+    summary_pieces = split_text(reasoning_item["summary"][0]["text"]) if reasoning_item else []
+    if summary_pieces:
+        usage["output_tokens"] += len(summary_pieces)
+        usage["total_tokens"] += len(summary_pieces)
+        usage["output_tokens_details"] = {"reasoning_tokens": len(summary_pieces)}
+    output = ([reasoning_item] if reasoning_item else []) + (
+        call_items if calls else [message_item]
+    )
+    first = 1 if reasoning_item else 0  # the output index of the first call or message
     bill = (
-        copilot_usage(max(1, len(prompt) // 4), len(pieces)) if ctx.config.copilot_usage else None
+        copilot_usage(usage["input_tokens"], usage["output_tokens"])
+        if ctx.config.copilot_usage
+        else None
     )
 
     def response_obj(status: str, out: list[Any], **extra: Any) -> dict[str, Any]:
@@ -439,8 +452,30 @@ async def responses(ctx: Ctx) -> Response:
         ev("response.created", {"response": response_obj("in_progress", [])}),
         ev("response.in_progress", {"response": response_obj("in_progress", [])}),
     ]
+    if reasoning_item:
+        reasoning_id = reasoning_item["id"]
+        summary = reasoning_item["summary"][0]["text"]
+        at = {"item_id": reasoning_id, "output_index": 0, "summary_index": 0}
+        events.append(
+            ev(
+                "response.output_item.added",
+                {"output_index": 0, "item": {**reasoning_item, "summary": []}},
+            )
+        )
+        events.append(
+            ev("response.reasoning_summary_part.added", {**at, "part": _summary_part("")})
+        )
+        events += [
+            ev("response.reasoning_summary_text.delta", {**at, "delta": piece}, "content")
+            for piece in summary_pieces
+        ]
+        events.append(ev("response.reasoning_summary_text.done", {**at, "text": summary}))
+        events.append(
+            ev("response.reasoning_summary_part.done", {**at, "part": _summary_part(summary)})
+        )
+        events.append(ev("response.output_item.done", {"output_index": 0, "item": reasoning_item}))
     if calls:
-        for index, item in enumerate(call_items):
+        for index, item in enumerate(call_items, start=first):
             events.append(
                 ev(
                     "response.output_item.added",
@@ -473,7 +508,7 @@ async def responses(ctx: Ctx) -> Response:
             ev(
                 "response.output_item.added",
                 {
-                    "output_index": 0,
+                    "output_index": first,
                     "item": {**message_item, "status": "in_progress", "content": []},
                 },
             )
@@ -483,7 +518,7 @@ async def responses(ctx: Ctx) -> Response:
                 "response.content_part.added",
                 {
                     "item_id": item_id,
-                    "output_index": 0,
+                    "output_index": first,
                     "content_index": 0,
                     "part": {"type": "output_text", "text": "", "annotations": []},
                 },
@@ -492,7 +527,7 @@ async def responses(ctx: Ctx) -> Response:
         events += [
             ev(
                 "response.output_text.delta",
-                {"item_id": item_id, "output_index": 0, "content_index": 0, "delta": piece},
+                {"item_id": item_id, "output_index": first, "content_index": 0, "delta": piece},
                 "content",
             )
             for piece in pieces
@@ -500,12 +535,12 @@ async def responses(ctx: Ctx) -> Response:
         events.append(
             ev(
                 "response.output_text.done",
-                {"item_id": item_id, "output_index": 0, "content_index": 0, "text": text},
+                {"item_id": item_id, "output_index": first, "content_index": 0, "text": text},
                 "finish",
             )
         )
         events.append(
-            ev("response.output_item.done", {"output_index": 0, "item": message_item}, "finish")
+            ev("response.output_item.done", {"output_index": first, "item": message_item}, "finish")
         )
     completed: dict[str, Any] = {"response": response_obj("completed", output)}
     if bill is not None:
@@ -536,3 +571,26 @@ async def responses(ctx: Ctx) -> Response:
         early_failure=early,
     )
     return ctx.stream(spec, headers=headers)
+
+
+def _summary_part(text: str) -> dict[str, str]:
+    return {"type": "summary_text", "text": text}
+
+
+def _reasoning_item(body: dict[str, Any], prompt: str) -> dict[str, Any] | None:
+    """The ``reasoning`` output item when the request asked for a summary
+    (``reasoning: {"summary": "auto" | "concise" | "detailed"}``); its ``encrypted_content``
+    only with ``include: ["reasoning.encrypted_content"]`` (protocol.md §3.7)."""
+    reasoning = body.get("reasoning")
+    if not isinstance(reasoning, dict) or reasoning.get("summary") in (None, "none"):
+        return None
+    digest = hashlib.sha256(prompt.encode()).hexdigest()
+    item: dict[str, Any] = {
+        "id": "rs_" + digest[:24],
+        "type": "reasoning",
+        "summary": [_summary_part(f"Weighing “{prompt[:40]}” before answering.")],
+    }
+    include = body.get("include")
+    if isinstance(include, list) and "reasoning.encrypted_content" in include:
+        item["encrypted_content"] = "enc_" + digest
+    return item
