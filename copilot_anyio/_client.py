@@ -369,7 +369,10 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
 
     def usage(self) -> Mapping[str, ModelTotals]:
         """Running totals per model for this client's lifetime (IDE flavour): prompt,
-        completion, cached and reasoning tokens, and AI credits when the server metered them."""
+        completion, cached and reasoning tokens, and AI credits when the server metered them.
+
+        Keyed by the model each reply names, which may be the dated version that served the
+        request (``gpt-4.1-2025-04-14`` for ``gpt-4.1``); ``result.model`` is the key."""
         return dict(self._open_context().ide().usage.by_model)
 
     async def quota(self) -> CopilotUser:
