@@ -92,6 +92,7 @@ class Pump(Generic[ChunkT, ResultT]):
     __slots__ = (
         "_body",
         "_decoder",
+        "_failure",
         "_framing",
         "accumulator",
         "done",
@@ -108,6 +109,7 @@ class Pump(Generic[ChunkT, ResultT]):
         max_event_size: int,
     ) -> None:
         self.response = response
+        self._failure: StreamError | EventTooLarge | None = None
         self._body = aiter(response.stream)
         #: chunks read ahead by whoever opened the stream, to be handed over first
         self.pending: list[ChunkT] = []
@@ -121,6 +123,10 @@ class Pump(Generic[ChunkT, ResultT]):
 
     async def read(self) -> list[ChunkT]:
         """The chunks of the next piece of the body (maybe none). Only while not ``done``."""
+        failure = self._failure
+        if failure is not None:
+            self._failure = None
+            raise failure
         broken: str | None = None
         try:
             data = await anext(self._body)
@@ -140,6 +146,7 @@ class Pump(Generic[ChunkT, ResultT]):
     def feed(self, data: bytes) -> list[ChunkT]:
         """The chunks ``data`` completes; ``b""`` is the end of the body."""
         accumulator = self.accumulator
+        chunks: list[ChunkT] = []
         try:
             if data:
                 events = self._decoder.feed(self._framing.feed(data))
@@ -147,7 +154,6 @@ class Pump(Generic[ChunkT, ResultT]):
                 # Lenient at the end: a last line the server did not terminate still counts
                 # (a line cut short is not valid JSON and is skipped anyway).
                 events = self._decoder.feed(b"\n\n") + self._decoder.feed_eof()
-            chunks: list[ChunkT] = []
             for event in events:
                 chunk = accumulator.feed(event.data)
                 if chunk is not None:
@@ -157,7 +163,12 @@ class Pump(Generic[ChunkT, ResultT]):
                     break
         except (StreamError, EventTooLarge) as exc:
             annotate(exc, accumulator)
-            raise
+            if not chunks:
+                raise
+            # The same read brought chunks before the error: they go to the caller first, and
+            # the error with the next read, so iterating sees every delta ``partial_text`` has.
+            self._failure = exc
+            return chunks
         if not data:
             self.done = True
         return chunks

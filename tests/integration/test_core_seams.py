@@ -16,6 +16,7 @@ from copilot_anyio import (
     GithubCopilot,
     NotFoundError,
     RemoteProtocolError,
+    StreamServerError,
     Timeouts,
     UnexpectedResponseError,
     UsageError,
@@ -308,3 +309,26 @@ async def test_a_server_token_that_cannot_be_a_header_is_a_typed_error_without_i
         assert "CANARY" not in str(chain)
         assert "CANARY" not in repr(chain)
         chain = chain.__cause__ or chain.__context__
+
+
+async def test_deltas_read_together_with_an_error_are_delivered_before_it() -> None:
+    # One socket read brings two deltas and then the server's error: iterating must see both
+    # deltas (as partial_text has them) before the error, not lose them with it.
+    async def routes(request: Seen) -> bytes:
+        if request.path.endswith("/messages"):
+            return _sse(
+                '{"type":"content","body":"a"}',
+                '{"type":"content","body":"b"}',
+                '{"type":"error","error":{"message":"boom"}}',
+            )
+        return await _web_routes(request)
+
+    seen: list[str] = []
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server, _client_on(server) as client:
+            with pytest.raises(StreamServerError) as info:
+                async with client.threads.stream("hello") as stream:
+                    async for text in stream.text_deltas():
+                        seen.append(text)  # noqa: PERF401 - a comprehension loses them on error
+    assert seen == ["a", "b"]
+    assert info.value.partial_text == "ab"
