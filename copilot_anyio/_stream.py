@@ -206,10 +206,16 @@ class ChatStream(Generic[ChunkT, ResultT]):
                             chunks = await pump.read()
                             if chunks:
                                 arrivals.append(pump.last_activity)
-                                watch.paused = True
-                                await send.send(chunks)
-                                watch.paused = False
-                                pump.last_activity = anyio.current_time()
+                                # Straight to a waiting consumer (or into the buffer): no
+                                # checkpoint and no second clock reading. Only a full buffer
+                                # makes the reader wait, paused for the watchdog.
+                                try:
+                                    send.send_nowait(chunks)
+                                except anyio.WouldBlock:
+                                    watch.paused = True
+                                    await send.send(chunks)
+                                    watch.paused = False
+                                    pump.last_activity = anyio.current_time()
                         result = pump.finish()
                         # The outcome goes out at once; the pump then reads on to the end of
                         # the body (briefly) so the connection can be reused.
