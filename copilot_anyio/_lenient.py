@@ -12,13 +12,15 @@ that, a payload that was meant to be an object (it starts with ``{``) may have c
 it is MalformedEventError rather than silently dropped. Anything else (a ``ping``, a bare word)
 is no event of ours and is skipped.
 
-Pure.
+Pure. Strict reading uses msgspec (as the IDE flavour does), then the standard library.
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any, Final
+
+import msgspec
 
 from ._errors import MalformedEventError
 
@@ -27,6 +29,8 @@ __all__ = ["SKIP", "SingleNewlineFraming", "event_json"]
 #: What ``event_json`` returns for a payload that is not an event of ours.
 SKIP: Final[Any] = object()
 
+_decode: Final = msgspec.json.Decoder().decode
+
 
 def event_json(data: str, *, partial_text: str = "") -> Any:
     """One event's data as JSON, read strictly, then leniently; SKIP for a non-JSON payload.
@@ -34,6 +38,13 @@ def event_json(data: str, *, partial_text: str = "") -> Any:
     Raises MalformedEventError (with ``partial_text``) for a payload that looks like an object
     but cannot be read even leniently.
     """
+    try:
+        # msgspec first: about a tenth of ``json.loads``'s time per event. It reads nothing
+        # that ``json.loads`` would read differently; what it refuses (NaN, lone surrogate
+        # escapes, numbers out of float range) goes on to ``json.loads``, as before.
+        return _decode(data)
+    except (msgspec.DecodeError, RecursionError):
+        pass
     try:
         return json.loads(data)
     except (ValueError, RecursionError):

@@ -116,6 +116,8 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._receive: MemoryObjectReceiveStream[list[ChunkT] | _Done[ResultT] | _Failed] | None
         self._receive = None
         self._batch: list[ChunkT] = []
+        #: set by a consumer that found nothing to receive: the reader wakes it (``_wake``)
+        self._parked: anyio.Event | None = None
         self._next = 0
         self._reader_scope = anyio.CancelScope()
         self._reader_done = anyio.Event()
@@ -202,20 +204,29 @@ class ChatStream(Generic[ChunkT, ResultT]):
                             ahead, pump.pending = pump.pending, []
                             arrivals.append(pump.last_activity)
                             await send.send(ahead)
+                            self._wake()
                         while not pump.done:
                             chunks = await pump.read()
                             if chunks:
                                 arrivals.append(pump.last_activity)
-                                watch.paused = True
-                                await send.send(chunks)
-                                watch.paused = False
-                                pump.last_activity = anyio.current_time()
+                                # Straight to a waiting consumer (or into the buffer): no
+                                # checkpoint and no second clock reading. Only a full buffer
+                                # makes the reader wait, paused for the watchdog.
+                                try:
+                                    send.send_nowait(chunks)
+                                except anyio.WouldBlock:
+                                    watch.paused = True
+                                    await send.send(chunks)
+                                    watch.paused = False
+                                    pump.last_activity = anyio.current_time()
+                                self._wake()
                         result = pump.finish()
                         # The outcome goes out at once; the pump then reads on to the end of
                         # the body (briefly) so the connection can be reused.
                         self._on_complete(result)
                         watch.paused = True  # a slow consumer may still hold the buffer full
                         await send.send(_Done(result))
+                        self._wake()
                         watch.paused = False
                         pump.last_activity = anyio.current_time()
                         await pump.drain()
@@ -236,12 +247,22 @@ class ChatStream(Generic[ChunkT, ResultT]):
                 if outcome is not None:
                     with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                         await send.send(outcome)
+                        self._wake()
         finally:
+            self._wake()  # the send stream is closed: a parked consumer meets its end
             try:
                 await close_response(pump.response)
             finally:
                 self._limiter.release_on_behalf_of(self)
                 self._reader_done.set()
+
+    def _wake(self) -> None:
+        """Wake a parked consumer: something was handed over (wake only after it is in the
+        buffer, or the consumer could park again before it), or nothing more will be."""
+        parked = self._parked
+        if parked is not None:
+            self._parked = None
+            parked.set()
 
     # --- consuming -------------------------------------------------------------------------
 
@@ -263,8 +284,25 @@ class ChatStream(Generic[ChunkT, ResultT]):
             raise UsageError(
                 "iterate a ChatStream inside `async with client.stream_chat(...) as stream:`"
             )
+        receive = self._receive
         try:
-            item = await self._receive.receive()
+            if not self._buffer:
+                # Unbuffered: the reader waits for a receiver inside ``receive()``.
+                item = await receive.receive()
+            else:
+                try:
+                    item = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    # Park on one event until the reader wakes us, rather than wait inside
+                    # ``receive()``: its waiter, receiver record, task info and WouldBlock would
+                    # live across every gap between reads. The reader wakes us once an item is
+                    # in the buffer (or at its end); ``receive()`` stays the general path.
+                    parked = self._parked = anyio.Event()
+                    await parked.wait()
+                    try:
+                        item = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        item = await receive.receive()
         except anyio.EndOfStream:
             self._error = StreamInterruptedError(
                 "the stream ended without an outcome (was the client closed?)"

@@ -95,6 +95,10 @@ class ResponseParser:
             self.done = True
             # Asked here: llhttp forgets the answer once it is ready for the next message.
             self._keep_alive = self._parser.should_keep_alive()
+            # The llhttp parser holds our bound methods: a cycle that only the cyclic garbage
+            # collector would free. Nothing reads it once the response is done (the caller
+            # of ``feed_data`` keeps it alive until that returns).
+            del self._parser
 
     # --- input ---------------------------------------------------------------------------------
 
