@@ -282,7 +282,8 @@ class ChatStream(Generic[ChunkT, ResultT]):
             raise StopAsyncIteration
         if self._state != "open" or self._receive is None:
             raise UsageError(
-                "iterate a ChatStream inside `async with client.stream_chat(...) as stream:`"
+                "iterate a ChatStream inside its `async with` block (e.g. `async with "
+                "client.chat.completions.stream(...) as stream:`)"
             )
         receive = self._receive
         try:
