@@ -260,15 +260,12 @@ async def _open_openai(base: str, n: int) -> AsyncIterator[Session]:
     import openai
 
     async with _httpx_client(n) as http:
-        response = await http.get(
-            base + wire.IDE_TOKEN_PATH,
-            headers={"Authorization": "token ghu_bench", "Accept": "application/json"},
-        )
+        response = await http.get(base + wire.IDE_TOKEN_PATH, headers=wire.ide_token_headers())
         response.raise_for_status()
-        envelope = response.json()
+        token, api = wire.ide_token(response.json())
         client = openai.AsyncOpenAI(
-            api_key=envelope["token"],
-            base_url=envelope["endpoints"]["api"],
+            api_key=token,
+            base_url=api,
             max_retries=0,
             http_client=http,
             default_headers=wire.ide_headers(),
