@@ -1,8 +1,10 @@
 """End-to-end streaming: N concurrent conversations in one process, copilot-anyio beside its peers.
 
 A fast server (:mod:`benchmarks.e2e_server`) runs in a process of its own and streams, for
-each conversation, ``k`` text deltas ``interval`` apart (web flavour: token once, then per
-conversation a thread POST and the streaming message POST). Each client runs in a fresh
+each conversation, ``k`` text deltas ``interval`` apart. ``--route web`` (the default): the web
+token once, then per conversation a thread POST and the streaming message POST. ``--route ide``:
+the GitHub token exchanged once (and, for copilot-anyio, the model list read once), then per
+conversation one streaming ``POST /chat/completions`` in Copilot's chunk shape. Each client runs in a fresh
 subprocess (:mod:`benchmarks.e2e_harness`), so the CPU time and memory it reports are its own,
 and opens ``n`` conversations at once; every text is checked against the server's deterministic
 one. The clients take turns in one run, their order rotated at each repetition, and the
@@ -18,7 +20,7 @@ sockets, on the same event loop) follow.
 
 CPU time is the robust figure on a shared machine; wall figures move with other processes.
 
-Usage: ``python -m benchmarks e2e [--quick] [--n 1000,5000] [--k 50] [--repeats 3]
+Usage: ``python -m benchmarks e2e [--quick] [--route web|ide] [--n 1000,5000] [--k 50] [--repeats 3]
 [--clients copilot-anyio,aiohttp] [--backends asyncio,trio] [--output FILE] [--baseline FILE]``;
 ``--baseline`` prints this run ÷ an earlier JSON (same N and clients) after the tables.
 """
@@ -157,7 +159,7 @@ class ServerProcess:
 
 
 def run_client(
-    server: ServerProcess, client: str, backend: str, n: int, k: int, interval: float
+    server: ServerProcess, client: str, backend: str, route: str, n: int, k: int, interval: float
 ) -> dict[str, Any]:
     # Generous bounds (a slow client is measured, not failed), yet every run ends by itself.
     open_timeout = 60 + n * 0.02
@@ -169,6 +171,7 @@ def run_client(
         "benchmarks.e2e_harness",
         f"--client={client}",
         f"--backend={backend}",
+        f"--route={route}",
         f"--port={server.port}",
         f"--n={n}",
         f"--k={k}",
@@ -192,6 +195,7 @@ def run_client(
         return {
             "client": client,
             "backend": backend,
+            "flavour": CLIENTS[client].route_for(route),
             "n": n,
             "k": k,
             "error": "timed out",
@@ -204,6 +208,7 @@ def run_client(
         return {
             "client": client,
             "backend": backend,
+            "flavour": CLIENTS[client].route_for(route),
             "n": n,
             "k": k,
             "error": f"exit status {done.returncode}",
@@ -254,7 +259,7 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {
             "client": group[0]["client"],
             "backend": group[0]["backend"],
-            "flavour": CLIENTS[group[0]["client"]].flavour,
+            "flavour": group[0].get("flavour", "?"),
             "repetitions": len(group),
             "crashed_runs": len(group) - len(good),
         }
@@ -298,12 +303,14 @@ def _fmt(fmt: str, value: Any) -> str:
     return fmt.format(value)
 
 
-def print_tables(n: int, k: int, interval: float, summary: dict[str, dict[str, Any]]) -> None:
+def print_tables(
+    route: str, n: int, k: int, interval: float, summary: dict[str, dict[str, Any]]
+) -> None:
     labels = list(summary)
     width = max(len(label) for label in labels) + 2
     print()
     print(
-        f"N = {n:,} conversations, K = {k} deltas {interval * 1e3:.0f} ms apart "
+        f"{route} route, N = {n:,} conversations, K = {k} deltas {interval * 1e3:.0f} ms apart "
         f"(median of {max(e['repetitions'] for e in summary.values())})"
     )
     header = f"{'client':<{width}}{'flav':<5}" + "".join(
@@ -381,6 +388,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and one repetition")
     parser.add_argument(
+        "--route",
+        "--flavour",
+        choices=wire.ROUTES,
+        default="web",
+        help="web: thread + message POSTs (openai runs its IDE route); ide: /chat/completions",
+    )
+    parser.add_argument(
         "--n", default=None, help="comma-separated conversation counts (1000,5000,10000)"
     )
     parser.add_argument("--k", type=int, default=50, help="text deltas per conversation (50)")
@@ -428,6 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
         "loadavg_start": os.getloadavg(),
+        "route": args.route,
         "n": ns,
         "k": args.k,
         "interval_s": args.interval,
@@ -436,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "clock": "process CPU time (user + system) for CPU figures; perf_counter for wall",
     }
     print(
-        f"end-to-end streaming, {today}, commit {meta['commit']}; Python {meta['python']} on "
+        f"end-to-end streaming, {args.route} route, {today}, commit {meta['commit']}; Python {meta['python']} on "
         f"{meta['platform']}, {meta['cpu_count']} CPUs, load average "
         f"{' '.join(f'{x:.2f}' for x in meta['loadavg_start'])}"
     )
@@ -453,7 +468,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 shift = rep % len(runnable)
                 order = runnable[shift:] + runnable[:shift]
                 for client, backend in order:
-                    result = run_client(server, client, backend, n, args.k, args.interval)
+                    result = run_client(
+                        server, client, backend, args.route, n, args.k, args.interval
+                    )
                     result["repetition"] = rep
                     runs.append(result)
                     _progress(result)
@@ -461,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             server.close()
         summary = summarize([r for r in runs if r["n"] == n])
         summaries[str(n)] = {"figures": summary, "ratios": ratios(summary)}
-        print_tables(n, args.k, args.interval, summary)
+        print_tables(args.route, n, args.k, args.interval, summary)
     meta["loadavg_end"] = os.getloadavg()
     print()
     print(
@@ -472,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict[str, Any] = {"meta": meta, "summary": summaries, "runs": runs}
     if args.baseline is not None:
         report["versus_baseline"] = versus_baseline(summaries, baseline)
-    output = args.output or RESULTS / f"e2e-{today}.json"
+    output = args.output or RESULTS / f"e2e-{args.route}-{today}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {output}")

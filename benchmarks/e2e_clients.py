@@ -1,29 +1,36 @@
 """The clients of the end-to-end benchmark, each behind the same small adapter.
 
 An adapter opens a session (a client object and the one token fetch every client does before
-the clock starts) and runs conversation ``i``: for the web flavour a thread POST, then the
-streaming message POST whose content events it reads to the end. It calls ``first()`` when the
-first text delta arrives and returns ``(text, deltas, ended)``, ``ended`` saying that the end
-marker (``complete``, or ``finish_reason`` for the IDE stream) was seen.
+the clock starts) and runs conversation ``i``. On the web route: a thread POST, then the
+streaming message POST whose ``content`` events it reads to the end. On the IDE route: one
+streaming ``POST {api}/chat/completions`` (the token exchange was the session's), whose
+``chat.completion.chunk`` events it reads to ``[DONE]``. It calls ``first()`` when the first
+text delta arrives and returns ``(text, deltas, ended)``, ``ended`` saying that the end marker
+(``complete``, or a ``finish_reason``) was seen.
 
 Each library is used the way its documentation shows, with its connection pool opened up to
 ``n`` connections so that no client queues requests the others do not:
 
-* ``copilot-anyio``: the public API only (``CopilotClient``, ``Limits``; the thread stream by
-  whatever name the installed version gives it, see ``open_chat_stream``).
+* ``copilot-anyio``: the public API only (``CopilotClient``, ``Limits``). Web: the thread stream
+  by whatever name the installed version gives it (``open_chat_stream``). IDE:
+  ``CopilotClient(github_token=…)``, ``client.models.list()`` once before the clock (the token
+  exchange and the model list it routes by), then ``client.chat.completions.stream(...)``.
 * ``aiohttp``: ``ClientSession.post`` and the SSE ``data:`` lines read from ``response.content``.
 * ``httpx-sse``: ``httpx.AsyncClient`` and ``aconnect_sse(...).aiter_sse()``.
-* ``openai``: ``AsyncOpenAI.chat.completions.create(stream=True)`` over the IDE route (one POST
-  per conversation, no thread), so it is listed with flavour "ide".
+* ``openai``: ``AsyncOpenAI.chat.completions.create(stream=True)``, IDE route only (on the web
+  route's runs it still runs its IDE route, and the table says so).
 * ``floor``: AnyIO sockets, one connection per conversation, prebuilt request bytes, a minimal
   chunked-body and event splitter, ``json.loads`` per event: what the work costs with no
   HTTP library at all.
+
+Every IDE peer sends the headers and body copilot-anyio sends (``e2e_wire.completions_*``),
+a fresh ``X-Request-Id`` included.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -45,13 +52,17 @@ OpenSession = Callable[[str, int], AbstractAsyncContextManager[Session]]
 @dataclass(frozen=True)
 class ClientSpec:
     name: str
-    flavour: str  # "web" or "ide"
     backends: tuple[str, ...]  # the event loops it runs on
     distributions: tuple[str, ...]  # whose versions the report names
-    open: OpenSession
+    #: How it opens a session, per route ("web", "ide") it speaks.
+    routes: Mapping[str, OpenSession]
     #: Above this N the client is left out unless asked for (``--no-skip``), and why.
     max_n: int | None = None
     why_skipped: str = ""
+
+    def route_for(self, route: str) -> str:
+        """The route it runs when ``route`` is asked for: that one, else its only one."""
+        return route if route in self.routes else next(iter(self.routes))
 
 
 def _connect_limit(n: int) -> int:
@@ -110,6 +121,50 @@ async def _open_copilot_anyio(base: str, n: int) -> AsyncIterator[Session]:
         yield _CopilotAnyio(client)
 
 
+class _CopilotAnyioIde:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def conversation(self, i: int, first: First) -> tuple[str, int, bool]:
+        parts: list[str] = []
+        ended = False
+        messages = [{"role": "user", "content": wire.prompt(i)}]
+        async with self.client.chat.completions.stream(
+            model=wire.MODEL, messages=messages
+        ) as stream:
+            async for chunk in stream:
+                if not chunk.choices:
+                    continue
+                choice = chunk.choices[0]
+                text = choice.delta.content
+                if text:
+                    if not parts:
+                        first()
+                    parts.append(text)
+                if choice.finish_reason is not None:
+                    ended = True
+        return "".join(parts), len(parts), ended
+
+
+@asynccontextmanager
+async def _open_copilot_anyio_ide(base: str, n: int) -> AsyncIterator[Session]:
+    import copilot_anyio
+
+    async with copilot_anyio.CopilotClient(
+        github_token=wire.GITHUB_TOKEN,
+        github_url=base,
+        github_api_url=base,
+        api_url=base,
+        env={},
+        limits=copilot_anyio.Limits(max_concurrent_requests=_connect_limit(n)),
+    ) as client:
+        # The token exchange and the model list, before the clock starts.
+        models = await client.models.list()
+        if wire.MODEL not in {m.id for m in models}:
+            raise RuntimeError(f"{wire.MODEL} is not in the model list")
+        yield _CopilotAnyioIde(client)
+
+
 # --- aiohttp ---------------------------------------------------------------------------------
 
 
@@ -163,6 +218,56 @@ async def _open_aiohttp(base: str, n: int) -> AsyncIterator[Session]:
             response.raise_for_status()
             token = (await response.json())["token"]
         yield _Aiohttp(session, base, token)
+
+
+class _AiohttpIde:
+    def __init__(self, session: Any, api: str, token: str) -> None:
+        self.session = session
+        self.url = api + wire.COMPLETIONS_PATH
+        self.token = token
+
+    async def conversation(self, i: int, first: First) -> tuple[str, int, bool]:
+        parts: list[str] = []
+        ended = False
+        async with self.session.post(
+            self.url, json=wire.completions_body(i), headers=wire.completions_headers(self.token)
+        ) as response:
+            response.raise_for_status()
+            async for line in response.content:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    continue  # the body ends just after it
+                choices = json.loads(data).get("choices")
+                if not choices:
+                    continue
+                choice = choices[0]
+                text = choice.get("delta", {}).get("content")
+                if text:
+                    if not parts:
+                        first()
+                    parts.append(text)
+                if choice.get("finish_reason") is not None:
+                    ended = True
+        return "".join(parts), len(parts), ended
+
+
+@asynccontextmanager
+async def _open_aiohttp_ide(base: str, n: int) -> AsyncIterator[Session]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=_connect_limit(n), limit_per_host=0)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=60, sock_read=120)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=timeout, trust_env=False
+    ) as session:
+        async with session.get(
+            base + wire.IDE_TOKEN_PATH, headers=wire.ide_token_headers()
+        ) as response:
+            response.raise_for_status()
+            token, api = wire.ide_token(await response.json())
+        yield _AiohttpIde(session, api, token)
 
 
 # --- httpx + httpx-sse -----------------------------------------------------------------------
@@ -227,6 +332,51 @@ async def _open_httpx_sse(base: str, n: int) -> AsyncIterator[Session]:
         yield _HttpxSSE(client, base, response.json()["token"])
 
 
+class _HttpxSSEIde:
+    def __init__(self, client: Any, api: str, token: str) -> None:
+        self.client = client
+        self.url = api + wire.COMPLETIONS_PATH
+        self.token = token
+
+    async def conversation(self, i: int, first: First) -> tuple[str, int, bool]:
+        from httpx_sse import aconnect_sse
+
+        parts: list[str] = []
+        ended = False
+        async with aconnect_sse(
+            self.client,
+            "POST",
+            self.url,
+            json=wire.completions_body(i),
+            headers=wire.completions_headers(self.token),
+        ) as source:
+            source.response.raise_for_status()
+            async for sse in source.aiter_sse():
+                if sse.data == "[DONE]":
+                    continue  # the body ends just after it
+                choices = json.loads(sse.data).get("choices")
+                if not choices:
+                    continue
+                choice = choices[0]
+                text = choice.get("delta", {}).get("content")
+                if text:
+                    if not parts:
+                        first()
+                    parts.append(text)
+                if choice.get("finish_reason") is not None:
+                    ended = True
+        return "".join(parts), len(parts), ended
+
+
+@asynccontextmanager
+async def _open_httpx_sse_ide(base: str, n: int) -> AsyncIterator[Session]:
+    async with _httpx_client(n) as client:
+        response = await client.get(base + wire.IDE_TOKEN_PATH, headers=wire.ide_token_headers())
+        response.raise_for_status()
+        token, api = wire.ide_token(response.json())
+        yield _HttpxSSEIde(client, api, token)
+
+
 # --- openai (IDE route) ----------------------------------------------------------------------
 
 
@@ -260,15 +410,12 @@ async def _open_openai(base: str, n: int) -> AsyncIterator[Session]:
     import openai
 
     async with _httpx_client(n) as http:
-        response = await http.get(
-            base + wire.IDE_TOKEN_PATH,
-            headers={"Authorization": "token ghu_bench", "Accept": "application/json"},
-        )
+        response = await http.get(base + wire.IDE_TOKEN_PATH, headers=wire.ide_token_headers())
         response.raise_for_status()
-        envelope = response.json()
+        token, api = wire.ide_token(response.json())
         client = openai.AsyncOpenAI(
-            api_key=envelope["token"],
-            base_url=envelope["endpoints"]["api"],
+            api_key=token,
+            base_url=api,
             max_retries=0,
             http_client=http,
             default_headers=wire.ide_headers(),
@@ -310,6 +457,31 @@ class _Reader:
         return json.loads(body)
 
 
+async def _read_events(reader: _Reader, stream: Any, on_data: Callable[[bytes], None]) -> None:
+    """Chunked body → bytes → events split at blank lines → ``on_data(payload after "data: ")``."""
+    raw = reader.buffer
+    body = b""
+    done = False
+    while not done:
+        while True:
+            eol = raw.find(b"\r\n")
+            if eol < 0:
+                break
+            size = int(raw[:eol], 16)
+            if size == 0:
+                done = True
+                break
+            if len(raw) < eol + 2 + size + 2:
+                break
+            body += raw[eol + 2 : eol + 2 + size]
+            raw = raw[eol + 2 + size + 2 :]
+        while (cut := body.find(b"\n\n")) >= 0:
+            on_data(body[6:cut])  # after "data: "
+            body = body[cut + 2 :]
+        if not done:
+            raw += await stream.receive(65536)
+
+
 class _Floor:
     def __init__(self, host: str, port: int, base: str, token: str) -> None:
         self.host = host
@@ -330,6 +502,18 @@ class _Floor:
 
         parts: list[str] = []
         ended = False
+
+        def on_data(data: bytes) -> None:
+            nonlocal ended
+            event = json.loads(data)
+            kind = event.get("type")
+            if kind == "content":
+                if not parts:
+                    first()
+                parts.append(event["body"])
+            elif kind == "complete":
+                ended = True
+
         async with await anyio.connect_tcp(self.host, self.port) as stream:
             reader = _Reader(stream)
             await stream.send(self.thread_request)
@@ -349,53 +533,87 @@ class _Floor:
             status, head = await reader.head()
             if status != 200 or b"transfer-encoding: chunked" not in head:
                 raise RuntimeError(f"message POST: {status}")
-            # Chunked body → bytes → events split at blank lines → JSON.
-            raw = reader.buffer
-            body = b""
-            done = False
-            while not done:
-                while True:
-                    eol = raw.find(b"\r\n")
-                    if eol < 0:
-                        break
-                    size = int(raw[:eol], 16)
-                    if size == 0:
-                        done = True
-                        break
-                    if len(raw) < eol + 2 + size + 2:
-                        break
-                    body += raw[eol + 2 : eol + 2 + size]
-                    raw = raw[eol + 2 + size + 2 :]
-                while (cut := body.find(b"\n\n")) >= 0:
-                    event = json.loads(body[6:cut])  # after "data: "
-                    body = body[cut + 2 :]
-                    kind = event.get("type")
-                    if kind == "content":
-                        if not parts:
-                            first()
-                        parts.append(event["body"])
-                    elif kind == "complete":
-                        ended = True
-                if not done:
-                    raw += await stream.receive(65536)
+            await _read_events(reader, stream, on_data)
         return "".join(parts), len(parts), ended
+
+
+async def _floor_get_json(host: str, port: int, method: str, path: str, headers: Any) -> Any:
+    import anyio
+
+    async with await anyio.connect_tcp(host, port) as stream:
+        await stream.send(_request(method, path, f"{host}:{port}", headers, b""))
+        reader = _Reader(stream)
+        status, head = await reader.head()
+        if status != 200:
+            raise RuntimeError(f"{method} {path}: {status}")
+        return await reader.json_body(head)
 
 
 @asynccontextmanager
 async def _open_floor(base: str, n: int) -> AsyncIterator[Session]:
-    import anyio
-
     host, port = base.removeprefix("http://").split(":")
-    async with await anyio.connect_tcp(host, int(port)) as stream:
-        await stream.send(
-            _request(
-                "POST", wire.WEB_TOKEN_PATH, f"{host}:{port}", wire.web_token_headers(base), b""
+    reply = await _floor_get_json(
+        host, int(port), "POST", wire.WEB_TOKEN_PATH, wire.web_token_headers(base)
+    )
+    yield _Floor(host, int(port), base, reply["token"])
+
+
+class _FloorIde:
+    def __init__(self, api: str, token: str) -> None:
+        host, port = api.removeprefix("http://").split(":")
+        self.host = host
+        self.port = int(port)
+        self.hostport = f"{host}:{port}"
+        self.token = token
+
+    async def conversation(self, i: int, first: First) -> tuple[str, int, bool]:
+        import anyio
+
+        parts: list[str] = []
+        ended = False
+
+        def on_data(data: bytes) -> None:
+            nonlocal ended
+            if data == b"[DONE]":
+                return
+            choices = json.loads(data).get("choices")
+            if not choices:
+                return
+            choice = choices[0]
+            text = choice.get("delta", {}).get("content")
+            if text:
+                if not parts:
+                    first()
+                parts.append(text)
+            if choice.get("finish_reason") is not None:
+                ended = True
+
+        async with await anyio.connect_tcp(self.host, self.port) as stream:
+            reader = _Reader(stream)
+            await stream.send(
+                _request(
+                    "POST",
+                    wire.COMPLETIONS_PATH,
+                    self.hostport,
+                    wire.completions_headers(self.token),
+                    wire.encode_json(wire.completions_body(i)),
+                )
             )
-        )
-        reader = _Reader(stream)
-        _, head = await reader.head()
-        token = (await reader.json_body(head))["token"]
-    yield _Floor(host, int(port), base, token)
+            status, head = await reader.head()
+            if status != 200 or b"transfer-encoding: chunked" not in head:
+                raise RuntimeError(f"/chat/completions: {status}")
+            await _read_events(reader, stream, on_data)
+        return "".join(parts), len(parts), ended
+
+
+@asynccontextmanager
+async def _open_floor_ide(base: str, n: int) -> AsyncIterator[Session]:
+    host, port = base.removeprefix("http://").split(":")
+    envelope = await _floor_get_json(
+        host, int(port), "GET", wire.IDE_TOKEN_PATH, wire.ide_token_headers()
+    )
+    token, api = wire.ide_token(envelope)
+    yield _FloorIde(api, token)
 
 
 CLIENTS: dict[str, ClientSpec] = {
@@ -403,32 +621,36 @@ CLIENTS: dict[str, ClientSpec] = {
     for spec in (
         ClientSpec(
             "copilot-anyio",
-            "web",
             ("asyncio", "trio"),
             ("copilot-anyio", "httpx", "anyio"),
-            _open_copilot_anyio,
+            {"web": _open_copilot_anyio, "ide": _open_copilot_anyio_ide},
         ),
-        ClientSpec("aiohttp", "web", ("asyncio",), ("aiohttp",), _open_aiohttp),
+        ClientSpec(
+            "aiohttp", ("asyncio",), ("aiohttp",), {"web": _open_aiohttp, "ide": _open_aiohttp_ide}
+        ),
         ClientSpec(
             "httpx-sse",
-            "web",
             ("asyncio",),
             ("httpx", "httpx-sse"),
-            _open_httpx_sse,
+            {"web": _open_httpx_sse, "ide": _open_httpx_sse_ide},
             max_n=1000,
             why_skipped="one httpx pool of N connections costs O(N) per request: about a "
             "minute at N = 1,000 and growing with N squared",
         ),
         ClientSpec(
             "openai",
-            "ide",
             ("asyncio",),
             ("openai", "httpx"),
-            _open_openai,
+            {"ide": _open_openai},
             max_n=1000,
             why_skipped="over half a millisecond of CPU per chunk: half a minute at "
             "N = 1,000, growing with N",
         ),
-        ClientSpec("floor", "web", ("asyncio", "trio"), ("anyio",), _open_floor),
+        ClientSpec(
+            "floor",
+            ("asyncio", "trio"),
+            ("anyio",),
+            {"web": _open_floor, "ide": _open_floor_ide},
+        ),
     )
 }

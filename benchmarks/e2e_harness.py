@@ -1,7 +1,7 @@
 """One client's measurement, in a process of its own (so its CPU time and memory are its own).
 
-``python -m benchmarks.e2e_harness --client aiohttp --backend asyncio --port P --n 1000 --k 50``
-prints one JSON line with the raw figures; ``benchmarks.bench_end_to_end`` runs it per client.
+``python -m benchmarks.e2e_harness --client aiohttp --backend asyncio --route ide --port P --n 1000
+--k 50`` prints one JSON line with the raw figures; ``benchmarks.bench_end_to_end`` runs it per client.
 
 The run, on AnyIO (so the same harness drives asyncio and trio):
 
@@ -16,7 +16,7 @@ The run, on AnyIO (so the same harness drives asyncio and trio):
    100 ms ("load" is the highest sample). Every text is checked against the expected one.
 
 CPU time is the process's (user + system) over phase 2 ("open": connections, token-bearing
-thread and message POSTs, first deltas) and phase 4 ("stream"), read with
+thread and message POSTs or the ``/chat/completions`` POST, first deltas) and phase 4 ("stream"), read with
 ``time.process_time()``; the server's CPU over the same window is read from its stats route, and
 the whole machine's busy share (all cores, every process: a shared machine shows here) from
 ``/proc/stat``.
@@ -119,14 +119,21 @@ class _Tally:
 
 
 async def measure(
-    client: str, port: int, n: int, k: int, open_timeout: float, stream_timeout: float
+    client: str,
+    route: str,
+    port: int,
+    n: int,
+    k: int,
+    open_timeout: float,
+    stream_timeout: float,
 ) -> dict[str, Any]:
     spec = CLIENTS[client]
+    route = spec.route_for(route)
     base = f"http://127.0.0.1:{port}"
     tally = _Tally(n, k)
     gc.collect()
     rss_start = rss_kib()
-    async with spec.open(base, n) as session:
+    async with spec.routes[route](base, n) as session:
         gc.collect()
         rss_base = rss_kib()
         server_before = await control(port, "GET", wire.CONTROL_STATS)
@@ -212,7 +219,7 @@ async def measure(
     ttfc = [x for x in tally.first if not math.isnan(x)]
     return {
         "client": client,
-        "flavour": spec.flavour,
+        "flavour": route,
         "n": n,
         "k": k,
         "ok": tally.ok,
@@ -239,6 +246,13 @@ async def measure(
         "machine_softirq_pct": _share(m0, m3, 1),
         "server_cpu_s": server_after["cpu_s"] - server_before["cpu_s"],
         "server_chunks": server_after["chunks_sent"] - server_before["chunks_sent"],
+        # Requests in the window besides the release and the closing stats call: N per IDE
+        # run (one POST each), 2 N per web run; more means token or model-list fetches.
+        "server_requests": server_after["requests"] - server_before["requests"] - 2,
+        "server_token_exchanges": server_after.get("token_exchanges", 0)
+        - server_before.get("token_exchanges", 0),
+        "server_model_lists": server_after.get("model_lists", 0)
+        - server_before.get("model_lists", 0),
         "server_late_ticks": server_after["late_ticks"] - server_before["late_ticks"],
         "server_max_connections": server_after["max_connections"],
         "server_loop": server_after["loop"],
@@ -249,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.e2e_harness")
     parser.add_argument("--client", choices=sorted(CLIENTS), required=True)
     parser.add_argument("--backend", choices=("asyncio", "trio"), default="asyncio")
+    parser.add_argument("--route", choices=wire.ROUTES, default="web")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--k", type=int, default=50)
@@ -259,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     result = anyio.run(
         measure,
         args.client,
+        args.route,
         args.port,
         args.n,
         args.k,

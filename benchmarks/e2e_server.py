@@ -17,8 +17,16 @@ Routes (protocol.md §2, §3.2, §3.5):
 * ``POST /github/chat/threads`` → ``{"thread_id": ..., "thread": {...}}``
 * ``POST /github/chat/threads/{id}/messages`` → ``text/event-stream``: ``k`` content events,
   ``interval`` apart (the first at once, with the headers), then ``complete``; no ``[DONE]``.
-* ``GET /copilot_internal/v2/token`` → a Copilot token envelope;
-  ``POST /chat/completions`` → ``chat.completion.chunk`` events, then ``data: [DONE]``.
+* ``GET /copilot_internal/v2/token`` (``Authorization: token ghu_…``) → a Copilot token
+  envelope whose ``endpoints.api`` is this server.
+* ``GET /models`` (``Authorization: Bearer <that token>``) → ``{"data": [the benchmark's
+  model], "object": "list"}``, routed to ``/chat/completions``.
+* ``POST /chat/completions`` (same) → Copilot's stream (§4.3): a leading chunk with empty
+  ``choices`` and ``prompt_filter_results``, then ``k`` ``chat.completion.chunk`` content
+  deltas ``interval`` apart (the leading chunk and the first delta, which carries
+  ``role: assistant``, at once with the headers; every choice with its
+  ``content_filter_results``), then a ``finish_reason: stop`` chunk with ``usage``, and
+  ``data: [DONE]``. A CAPI call without the Copilot token is answered 401.
 * ``POST /_bench/arm``: from now on hold every stream after its first event (the clients measure
   their memory with all streams open and idle); ``POST /_bench/release`` lets the held streams
   go on and disarms; ``GET /_bench/stats`` → the server's CPU time, RSS and counters.
@@ -67,19 +75,44 @@ def _sse(obj: Any) -> bytes:
 
 # Every content event, pre-encoded and framed: writing a chunk is one dict-free list lookup.
 _WEB_EVENTS: Final = tuple(_frame(_sse({"type": "content", "body": p})) for p in wire.PIECES)
-_IDE_EVENTS: Final = tuple(
-    _frame(
+_FILTERS: Final = {
+    name: {"filtered": False, "severity": "safe"}
+    for name in ("hate", "self_harm", "sexual", "violence")
+}
+
+
+def _ide_chunk(delta: dict[str, Any]) -> bytes:
+    return _frame(
         _sse(
             {
-                "choices": [{"index": 0, "delta": {"content": p}}],
+                "choices": [{"index": 0, "content_filter_results": _FILTERS, "delta": delta}],
                 "created": 1750000000,
                 "id": "chatcmpl-bench",
                 "model": wire.MODEL,
                 "object": "chat.completion.chunk",
+                "usage": None,
             }
         )
     )
-    for p in wire.PIECES
+
+
+_IDE_EVENTS: Final = tuple(_ide_chunk({"content": p}) for p in wire.PIECES)
+#: The first delta names the role, as Copilot's do (protocol.md §4.3).
+_IDE_FIRST_EVENTS: Final = tuple(
+    _ide_chunk({"role": "assistant", "content": p}) for p in wire.PIECES
+)
+#: Copilot's leading chunk: no choices, the prompt's content-filter verdicts.
+_IDE_LEAD: Final = _frame(
+    _sse(
+        {
+            "choices": [],
+            "created": 0,
+            "id": "",
+            "prompt_filter_results": [
+                {"prompt_index": 0, "content_filter_results": _FILTERS},
+            ],
+        }
+    )
 )
 _LAST_CHUNK: Final = b"0\r\n\r\n"
 
@@ -91,6 +124,19 @@ _STREAM_HEAD: Final = (
     b"transfer-encoding: chunked\r\n"
     b"\r\n"
 )
+_IDE_STREAM_HEAD: Final = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"content-type: text/event-stream\r\n"
+    b"cache-control: no-cache\r\n"
+    b"x-request-id: 00000000-0000-4000-8000-000000000000\r\n"
+    b"x-github-request-id: BENC:0000:0000000:0000000:00000000\r\n"
+    b"transfer-encoding: chunked\r\n"
+    b"\r\n"
+)
+#: Every CAPI call must carry the token the exchange hands out (lower-cased, as heads are read).
+_COPILOT_TOKEN: Final = "tid=bench;exp=9999999999;sku=bench:00"
+_CAPI_AUTH: Final = b"\r\nauthorization: bearer " + _COPILOT_TOKEN.encode() + b"\r\n"
+_GITHUB_AUTH: Final = b"\r\nauthorization: token " + wire.GITHUB_TOKEN.encode() + b"\r\n"
 
 
 def _web_complete(i: int) -> bytes:
@@ -115,7 +161,14 @@ def _web_complete(i: int) -> bytes:
 _IDE_FINISH: Final = _frame(
     _sse(
         {
-            "choices": [{"index": 0, "delta": {"content": None}, "finish_reason": "stop"}],
+            "choices": [
+                {
+                    "index": 0,
+                    "content_filter_results": _FILTERS,
+                    "delta": {"content": None},
+                    "finish_reason": "stop",
+                }
+            ],
             "created": 1750000000,
             "id": "chatcmpl-bench",
             "model": wire.MODEL,
@@ -124,6 +177,10 @@ _IDE_FINISH: Final = _frame(
         }
     )
 ) + _frame(b"data: [DONE]\n\n")
+
+
+_CAPI_PATHS: Final = frozenset((wire.COMPLETIONS_PATH, wire.MODELS_PATH))
+_MODELS: Final = {"data": [wire.model_entry()], "object": "list"}
 
 
 def _json_response(status: bytes, obj: Any, close: bool) -> bytes:
@@ -189,6 +246,8 @@ class Server:
         self.armed = False
         self.held: list[Stream] = []
         self.threads = 0
+        self.token_exchanges = 0
+        self.model_lists = 0
         self.requests = 0
         self.connections = 0
         self.max_connections = 0
@@ -245,6 +304,8 @@ class Server:
             "maxrss_kib": usage.ru_maxrss,
             "requests": self.requests,
             "threads": self.threads,
+            "token_exchanges": self.token_exchanges,
+            "model_lists": self.model_lists,
             "connections": self.connections,
             "max_connections": self.max_connections,
             "streams_started": self.streams_started,
@@ -308,9 +369,9 @@ class Connection(asyncio.Protocol):
             self.buffer = buffer[total:]
             method, target, _ = buffer[: buffer.find(b"\r\n")].split(b" ", 2)
             close = b"\r\nconnection: close" in head
-            self.handle(method, target.decode("latin-1"), body, close)
+            self.handle(method, target.decode("latin-1"), head, body, close)
 
-    def handle(self, method: bytes, target: str, body: bytes, close: bool) -> None:
+    def handle(self, method: bytes, target: str, head: bytes, body: bytes, close: bool) -> None:
         server = self.server
         server.requests += 1
         transport = self.transport
@@ -339,18 +400,31 @@ class Connection(asyncio.Protocol):
             transport.write(_json_response(b"201 Created", reply, close))
         elif method == b"POST" and path == wire.WEB_TOKEN_PATH:
             transport.write(_json_response(b"200 OK", {"token": "bench-web-token=" * 6}, close))
+        elif path in _CAPI_PATHS and _CAPI_AUTH not in head + b"\r\n":
+            unauthorized = {"error": {"message": "unauthorized: token expired", "code": 401}}
+            transport.write(_json_response(b"401 Unauthorized", unauthorized, close))
         elif method == b"POST" and path == wire.COMPLETIONS_PATH:
-            self.start_stream(wire.conversation_of(body), _IDE_EVENTS, _IDE_FINISH, close)
+            self.start_stream(wire.conversation_of(body), None, None, close)
             return
+        elif method == b"GET" and path == wire.MODELS_PATH:
+            server.model_lists += 1
+            transport.write(_json_response(b"200 OK", _MODELS, close))
         elif method == b"GET" and path == wire.IDE_TOKEN_PATH:
-            host = f"http://127.0.0.1:{transport.get_extra_info('sockname')[1]}"
-            envelope = {
-                "token": "tid=bench;exp=9999999999;sku=bench:00",
-                "expires_at": 9999999999,
-                "refresh_in": 1500,
-                "endpoints": {"api": host},
-            }
-            transport.write(_json_response(b"200 OK", envelope, close))
+            if _GITHUB_AUTH not in head + b"\r\n":
+                refused = {"message": "Bad credentials", "status": "401"}
+                transport.write(_json_response(b"401 Unauthorized", refused, close))
+            else:
+                server.token_exchanges += 1
+                host = f"http://127.0.0.1:{transport.get_extra_info('sockname')[1]}"
+                envelope = {
+                    "token": _COPILOT_TOKEN,
+                    "expires_at": 9999999999,
+                    "refresh_in": 1500,
+                    "sku": "monthly_subscriber",
+                    "chat_enabled": True,
+                    "endpoints": {"api": host},
+                }
+                transport.write(_json_response(b"200 OK", envelope, close))
         elif method == b"POST" and path == wire.CONTROL_ARM:
             server.armed = True
             transport.write(_json_response(b"200 OK", {"armed": True}, close))
@@ -365,17 +439,30 @@ class Connection(asyncio.Protocol):
             transport.close()
 
     def start_stream(
-        self, i: int, events: tuple[bytes, ...], finish: bytes | None, close: bool
+        self, i: int, events: tuple[bytes, ...] | None, finish: bytes | None, close: bool
     ) -> None:
+        """A web stream (``events`` given; ``finish`` None: its ``complete`` event) or, with
+        ``events`` None, an IDE one."""
         server = self.server
         transport = self.transport
         assert transport is not None
         server.streams_started += 1
-        stream = Stream(self, i, server.k, events, _web_complete(i) if finish is None else finish)
+        if events is None:
+            # IDE: the head, the leading chunk and the first delta go out together.
+            stream = Stream(self, i, server.k, _IDE_EVENTS, _IDE_FINISH)
+            transport.write(
+                _IDE_STREAM_HEAD + _IDE_LEAD + _IDE_FIRST_EVENTS[wire.piece_index(i, 0)]
+            )
+            stream.j = 1
+            server.chunks_sent += 1
+        else:
+            stream = Stream(
+                self, i, server.k, events, _web_complete(i) if finish is None else finish
+            )
+            transport.write(_STREAM_HEAD)
         stream.close = close
         self.stream = stream
-        transport.write(_STREAM_HEAD)
-        if not stream.step():  # the first event goes out with the headers
+        if events is not None and not stream.step():  # the first event goes out with the head
             return
         if server.armed:
             server.held.append(stream)
