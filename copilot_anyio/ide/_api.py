@@ -245,6 +245,9 @@ class IdeAPI:
 
     async def catalogue(self, *, refresh: bool = False) -> ModelCatalogue:
         """The account's models, kept for ``CATALOGUE_TTL`` seconds (one fetch at a time)."""
+        held = self._catalogue
+        if held is not None and not refresh and self._clock() - self._catalogue_at < CATALOGUE_TTL:
+            return held  # every request routes: a fresh list costs no lock
         async with self._catalogue_lock:
             fresh = self._clock() - self._catalogue_at < CATALOGUE_TTL
             if self._catalogue is None or refresh or not fresh:
