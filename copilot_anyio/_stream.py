@@ -121,6 +121,10 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._batch: Sequence[ChunkT] = ()
         #: set by a consumer that found nothing to receive: the reader wakes it (``_wake``)
         self._parked: anyio.Event | None = None
+        #: hand-overs (and the end) the reader announced that the consumer has not taken: while
+        #: it is 0 the consumer parks without trying the buffer (no WouldBlock raised per read).
+        #: It may run one behind while a blocked ``send`` completes; the reader then wakes us.
+        self._ready = 0
         self._next = 0
         self._reader_scope = anyio.CancelScope()
         #: the reader task was started and has not finished
@@ -295,6 +299,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
     def _wake(self) -> None:
         """Wake a parked consumer: something was handed over (wake only after it is in the
         buffer, or the consumer could park again before it), or nothing more will be."""
+        self._ready += 1
         parked = self._parked
         if parked is not None:
             self._parked = None
@@ -326,10 +331,12 @@ class ChatStream(Generic[ChunkT, ResultT]):
                 # Unbuffered: the reader waits for a receiver inside ``receive()``.
                 item = await receive.receive()
             else:
-                try:
-                    item = receive.receive_nowait()
-                except anyio.WouldBlock:
-                    item = None
+                item = None
+                if self._ready > 0:
+                    try:
+                        item = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        item = None
                 if item is None:
                     # Park on one event until the reader wakes us, rather than wait inside
                     # ``receive()``: its waiter, receiver record, task info and WouldBlock would
@@ -351,6 +358,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
                 "the stream ended without an outcome (was the client closed?)"
             )
             raise self._error from None
+        self._ready -= 1
         if isinstance(item, list):
             self._batch = item
             self._next = 1
