@@ -205,12 +205,19 @@ class Pump(Generic[ChunkT, ResultT]):
 
         Reaching the end lets the connection return to the pool instead of being torn down.
         """
+        if getattr(self.body, "at_end", False):
+            # The end came with the terminal event: nothing to wait for, so no timeout.
+            await self._read_to_end()
+            return
         with anyio.move_on_after(DRAIN_GRACE):
-            try:
-                async for _ in self.body:
-                    pass
-            except TransportError:
+            await self._read_to_end()
+
+    async def _read_to_end(self) -> None:
+        try:
+            async for _ in self.body:
                 pass
+        except TransportError:
+            pass
 
 
 async def collect(pump: Pump[Any, ResultT], idle: float) -> ResultT:

@@ -260,11 +260,15 @@ class ChatStream(Generic[ChunkT, ResultT]):
                     # The outcome goes out at once; the pump then reads on to the end of
                     # the body (briefly) so the connection can be reused.
                     self._on_complete(result)
-                    watch.paused = True  # a slow consumer may still hold the buffer full
-                    await send.send(_Done(result))
+                    outcome_item = _Done(result)
+                    try:
+                        send.send_nowait(outcome_item)
+                    except anyio.WouldBlock:
+                        watch.paused = True  # a slow consumer still holds the buffer full
+                        await send.send(outcome_item)
+                        watch.paused = False
+                        pump.last_activity = anyio.current_time()
                     self._wake()
-                    watch.paused = False
-                    pump.last_activity = anyio.current_time()
                     await pump.drain()
                 except (anyio.BrokenResourceError, anyio.ClosedResourceError):
                     pass  # the consumer has left
