@@ -76,6 +76,9 @@ class ByteStream(Protocol):
     """A response body: iterate for the bytes; ``aclose()`` releases the connection.
 
     Iterating raises ``TransportError`` subclasses (``ReadError`` …) when the connection fails.
+    A body may also say, as attributes, that what is left of it is already in memory
+    (``at_end``: iterating it waits for nothing) or that closing it has nothing left to do
+    (``closed``); callers then skip the timeout they would otherwise put around it.
     """
 
     def __aiter__(self) -> AsyncIterator[bytes]: ...

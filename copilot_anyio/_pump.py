@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import anyio
@@ -90,11 +88,11 @@ class Pump(Generic[ChunkT, ResultT]):
     """Reads one streamed response into chunks. See the module docstring."""
 
     __slots__ = (
-        "_body",
         "_decoder",
         "_failure",
         "_framing",
         "accumulator",
+        "body",
         "done",
         "last_activity",
         "pending",
@@ -110,7 +108,8 @@ class Pump(Generic[ChunkT, ResultT]):
     ) -> None:
         self.response = response
         self._failure: StreamError | EventTooLarge | None = None
-        self._body = aiter(response.stream)
+        #: the body's iterator (``ChatStream``'s reader awaits it directly, as ``read`` does)
+        self.body = aiter(response.stream)
         #: chunks read ahead by whoever opened the stream, to be handed over first
         self.pending: list[ChunkT] = []
         self._decoder = SSEDecoder(max_event_size=max_event_size)
@@ -123,21 +122,33 @@ class Pump(Generic[ChunkT, ResultT]):
 
     async def read(self) -> list[ChunkT]:
         """The chunks of the next piece of the body (maybe none). Only while not ``done``."""
+        self.raise_failure()
+        broken: TransportError | None = None
+        try:
+            data = await anext(self.body)
+        except StopAsyncIteration:
+            data = b""
+        except TransportError as exc:
+            broken = exc
+        if broken is not None:
+            raise self.interrupted(broken)
+        return self.received(data)
+
+    def raise_failure(self) -> None:
+        """Raise the error the last read found after its chunks, if any (before reading on)."""
         failure = self._failure
         if failure is not None:
             self._failure = None
             raise failure
-        broken: str | None = None
-        try:
-            data = await anext(self._body)
-        except StopAsyncIteration:
-            data = b""
-        except TransportError as exc:
-            broken = str(exc)
-        if broken is not None:
-            error = StreamInterruptedError(f"the connection broke mid-stream: {broken}")
-            annotate(error, self.accumulator)  # the text and any tool calls begun
-            raise error
+
+    def interrupted(self, broken: TransportError) -> StreamInterruptedError:
+        """The error for a body whose connection broke (with what arrived before it)."""
+        error = StreamInterruptedError(f"the connection broke mid-stream: {broken}")
+        annotate(error, self.accumulator)  # the text and any tool calls begun
+        return error
+
+    def received(self, data: bytes) -> list[ChunkT]:
+        """``feed`` for a piece just read: a piece that brought chunks is activity."""
         chunks = self.feed(data)
         if chunks:
             self.last_activity = anyio.current_time()
@@ -194,12 +205,19 @@ class Pump(Generic[ChunkT, ResultT]):
 
         Reaching the end lets the connection return to the pool instead of being torn down.
         """
+        if getattr(self.body, "at_end", False):
+            # The end came with the terminal event: nothing to wait for, so no timeout.
+            await self._read_to_end()
+            return
         with anyio.move_on_after(DRAIN_GRACE):
-            try:
-                async for _ in self._body:
-                    pass
-            except TransportError:
+            await self._read_to_end()
+
+    async def _read_to_end(self) -> None:
+        try:
+            async for _ in self.body:
                 pass
+        except TransportError:
+            pass
 
 
 async def collect(pump: Pump[Any, ResultT], idle: float) -> ResultT:
@@ -228,7 +246,7 @@ class IdleWatchdog:
     """Cancels a stream's reader once its pump has produced nothing for its idle timeout.
 
     One per client, running in the client's task group (``run``); readers register with
-    ``watching``. It keeps a heap of next-check times and wakes only when one is due, so an
+    ``watch``. It keeps a heap of next-check times and wakes only when one is due, so an
     active stream costs a clock reading per read and a heap operation per idle period.
     """
 
@@ -240,22 +258,18 @@ class IdleWatchdog:
     def __repr__(self) -> str:
         return f"<IdleWatchdog watching {len(self._heap)}>"
 
-    @contextmanager
-    def watching(
-        self, pump: Pump[Any, Any], idle: float, scope: anyio.CancelScope
-    ) -> Iterator[_Watch]:
-        """Watch ``pump`` while the block runs; on a stall ``scope`` is cancelled and the
-        returned watch's ``stalled`` is set."""
+    def watch(self, pump: Pump[Any, Any], idle: float, scope: anyio.CancelScope) -> _Watch:
+        """Watch ``pump`` until the returned watch's ``done`` is set; on a stall ``scope`` is
+        cancelled and the watch's ``stalled`` is set. (No context manager: a generator and its
+        bound ``__exit__`` would live as long as the stream.)"""
         watch = _Watch(pump, idle, scope)
         due = pump.last_activity + idle
-        first = not self._heap or due < self._heap[0][0]
-        heapq.heappush(self._heap, (due, next(self._counter), watch))
+        heap = self._heap
+        first = not heap or due < heap[0][0]
+        heapq.heappush(heap, (due, next(self._counter), watch))
         if first:
             self._wake.set()
-        try:
-            yield watch
-        finally:
-            watch.done = True
+        return watch
 
     async def run(self) -> None:
         """Check streams as their idle deadlines come, until cancelled."""

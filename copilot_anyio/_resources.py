@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, final
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from ._checks import non_empty_str
@@ -136,7 +137,8 @@ class ChatThread:
         self._id = thread_id
         self.parent_message_id = parent_message_id
         self.model = model
-        self._create_lock = anyio.Lock()
+        #: serialises creating the thread; made only while there is no id, dropped after
+        self._create_lock: anyio.Lock | None = None
 
     def __repr__(self) -> str:
         return f"ChatThread(id={self._id!r}, parent_message_id={self.parent_message_id!r})"
@@ -148,10 +150,18 @@ class ChatThread:
 
     async def ensure_created(self) -> str:
         """The thread id, creating the thread on the server first if needed."""
-        async with self._create_lock:
+        if self._id is not None:
+            await anyio.lowlevel.checkpoint_if_cancelled()
+            return self._id
+        lock = self._create_lock
+        if lock is None:
+            lock = self._create_lock = anyio.Lock()
+        async with lock:
             if self._id is None:
                 self._id = await self._context.web().create_thread()
-            return self._id
+            thread_id = self._id
+        self._create_lock = None  # a task still waiting holds it, and then finds the id
+        return thread_id
 
     def _record(self, result: ChatResult) -> None:
         if result.message_id:

@@ -22,7 +22,8 @@ the reader, which closes the HTTP response before ``__aexit__`` returns.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from array import array
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
@@ -41,6 +42,7 @@ from ._errors import (
     LocalProtocolError,
     StreamInterruptedError,
     StreamStalledError,
+    TransportError,
     UsageError,
 )
 from ._models import ChatChunk, ChatResult
@@ -107,7 +109,8 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._tg = task_group
         self._watchdog = watchdog
         self._limiter = limiter
-        self._opener = opener
+        #: dropped once it has opened the stream (a closure with its cells, per stream)
+        self._opener: Opener[ChunkT, ResultT] | None = opener
         self._on_complete = on_complete
         self._buffer = buffer
         self._idle = idle
@@ -115,18 +118,26 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._state = "new"
         self._receive: MemoryObjectReceiveStream[list[ChunkT] | _Done[ResultT] | _Failed] | None
         self._receive = None
-        self._batch: list[ChunkT] = []
+        self._batch: Sequence[ChunkT] = ()
         #: set by a consumer that found nothing to receive: the reader wakes it (``_wake``)
         self._parked: anyio.Event | None = None
+        #: hand-overs (and the end) the reader announced that the consumer has not taken: while
+        #: it is 0 the consumer parks without trying the buffer (no WouldBlock raised per read).
+        #: It may run one behind while a blocked ``send`` completes; the reader then wakes us.
+        self._ready = 0
         self._next = 0
         self._reader_scope = anyio.CancelScope()
-        self._reader_done = anyio.Event()
+        #: the reader task was started and has not finished
+        self._reader_live = False
+        #: made only when ``aclose`` has to wait for a live reader
+        self._reader_done: anyio.Event | None = None
         self._result: ResultT | None = None
         self._error: CopilotError | None = None
         self._chunks = 0
         self._started = 0.0
-        #: when each read that completed chunks arrived (one clock reading per read)
-        self._arrivals: list[float] = []
+        #: when each read that completed chunks arrived (one clock reading per read); an
+        #: array of doubles, which the garbage collector does not track
+        self._arrivals = array("d")
 
     def __repr__(self) -> str:
         return f"<ChatStream {self._state}, {self._chunks} chunks>"
@@ -139,19 +150,24 @@ class ChatStream(Generic[ChunkT, ResultT]):
         self._state = "opening"
         self._started = anyio.current_time()
         await self._limiter.acquire_on_behalf_of(self)
+        opener, self._opener = self._opener, None
+        assert opener is not None
         try:
-            pump = await self._opener()
+            pump = await opener()
         except BaseException:
             self._state = "closed"
             self._limiter.release_on_behalf_of(self)
             raise
+        del opener
         send, self._receive = anyio.create_memory_object_stream[
             list[ChunkT] | _Done[ResultT] | _Failed
         ](self._buffer)
+        self._reader_live = True
         try:
             self._tg.start_soon(self._read, pump, send)
         except BaseException:
             # the client is shutting down: undo what the reader would have owned
+            self._reader_live = False
             send.close()
             self._receive.close()
             await close_response(pump.response)
@@ -175,16 +191,24 @@ class ChatStream(Generic[ChunkT, ResultT]):
             self._state = "closed"
             return
         self._state = "closed"
-        if self._result is not None:
+        if self._result is not None and self._reader_live:
             # Complete: the reader is only reading the end of the body so that the connection
             # can be reused. Let it, briefly, rather than tear the connection down.
             with anyio.move_on_after(_DRAIN_WAIT):
-                await self._reader_done.wait()
+                await self._reader_finished().wait()
         self._reader_scope.cancel()
         if self._receive is not None:
             self._receive.close()
-        with anyio.move_on_after(_READER_EXIT_GRACE, shield=True):
-            await self._reader_done.wait()
+        if self._reader_live:
+            with anyio.move_on_after(_READER_EXIT_GRACE, shield=True):
+                await self._reader_finished().wait()
+
+    def _reader_finished(self) -> anyio.Event:
+        """The event the reader sets as it finishes (made on demand: most streams never wait)."""
+        done = self._reader_done
+        if done is None:
+            done = self._reader_done = anyio.Event()
+        return done
 
     async def _read(
         self,
@@ -193,72 +217,93 @@ class ChatStream(Generic[ChunkT, ResultT]):
     ) -> None:
         # Runs in the client's task group: it must never raise, or every conversation dies.
         scope = self._reader_scope
+        watch = self._watchdog.watch(pump, self._idle, scope)
         try:
-            with send:
-                outcome: _Failed | None = None
-                accumulator = pump.accumulator
-                with self._watchdog.watching(pump, self._idle, scope) as watch, scope:
-                    try:
-                        arrivals = self._arrivals
-                        if pump.pending:
-                            ahead, pump.pending = pump.pending, []
-                            arrivals.append(pump.last_activity)
-                            await send.send(ahead)
-                            self._wake()
-                        while not pump.done:
-                            chunks = await pump.read()
-                            if chunks:
-                                arrivals.append(pump.last_activity)
-                                # Straight to a waiting consumer (or into the buffer): no
-                                # checkpoint and no second clock reading. Only a full buffer
-                                # makes the reader wait, paused for the watchdog.
-                                try:
-                                    send.send_nowait(chunks)
-                                except anyio.WouldBlock:
-                                    watch.paused = True
-                                    await send.send(chunks)
-                                    watch.paused = False
-                                    pump.last_activity = anyio.current_time()
-                                self._wake()
-                        result = pump.finish()
-                        # The outcome goes out at once; the pump then reads on to the end of
-                        # the body (briefly) so the connection can be reused.
-                        self._on_complete(result)
-                        watch.paused = True  # a slow consumer may still hold the buffer full
-                        await send.send(_Done(result))
+            outcome: _Failed | None = None
+            accumulator = pump.accumulator
+            with scope:
+                try:
+                    arrivals = self._arrivals
+                    if pump.pending:
+                        ahead, pump.pending = pump.pending, []
+                        arrivals.append(pump.last_activity)
+                        await send.send(ahead)
                         self._wake()
+                    body = pump.body
+                    while not pump.done:
+                        # ``Pump.read`` inline: one coroutine less per read (and per idle stream)
+                        pump.raise_failure()
+                        broken: TransportError | None = None
+                        try:
+                            data = await anext(body)
+                        except StopAsyncIteration:
+                            data = b""
+                        except TransportError as exc:
+                            broken = exc
+                        if broken is not None:
+                            raise pump.interrupted(broken)
+                        chunks = pump.received(data)
+                        if chunks:
+                            arrivals.append(pump.last_activity)
+                            # Straight to a waiting consumer (or into the buffer): no
+                            # checkpoint and no second clock reading. Only a full buffer
+                            # makes the reader wait, paused for the watchdog.
+                            try:
+                                send.send_nowait(chunks)
+                            except anyio.WouldBlock:
+                                watch.paused = True
+                                await send.send(chunks)
+                                watch.paused = False
+                                pump.last_activity = anyio.current_time()
+                            self._wake()
+                    result = pump.finish()
+                    # The outcome goes out at once; the pump then reads on to the end of
+                    # the body (briefly) so the connection can be reused.
+                    self._on_complete(result)
+                    outcome_item = _Done(result)
+                    try:
+                        send.send_nowait(outcome_item)
+                    except anyio.WouldBlock:
+                        watch.paused = True  # a slow consumer still holds the buffer full
+                        await send.send(outcome_item)
                         watch.paused = False
                         pump.last_activity = anyio.current_time()
-                        await pump.drain()
-                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        pass  # the consumer has left
-                    except CopilotError as exc:
-                        outcome = _Failed(exc)
-                    except Exception as exc:  # a bug of ours; report it on this stream only
-                        error = LocalProtocolError(
-                            f"internal error while reading the stream: {exc!r}"
-                        )
-                        error.__cause__ = exc
-                        outcome = _Failed(error)
-                if watch.stalled and outcome is None:
-                    stalled = StreamStalledError(f"no event for {self._idle} s")
-                    annotate(stalled, accumulator)  # the text and any tool calls begun
-                    outcome = _Failed(stalled)
-                if outcome is not None:
-                    with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                        await send.send(outcome)
-                        self._wake()
+                    self._wake()
+                    await pump.drain()
+                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    pass  # the consumer has left
+                except CopilotError as exc:
+                    outcome = _Failed(exc)
+                except Exception as exc:  # a bug of ours; report it on this stream only
+                    error = LocalProtocolError(f"internal error while reading the stream: {exc!r}")
+                    error.__cause__ = exc
+                    outcome = _Failed(error)
+            watch.done = True
+            if watch.stalled and outcome is None:
+                stalled = StreamStalledError(f"no event for {self._idle} s")
+                annotate(stalled, accumulator)  # the text and any tool calls begun
+                outcome = _Failed(stalled)
+            if outcome is not None:
+                with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                    await send.send(outcome)
+                    self._wake()
         finally:
+            watch.done = True
+            send.close()
             self._wake()  # the send stream is closed: a parked consumer meets its end
             try:
                 await close_response(pump.response)
             finally:
                 self._limiter.release_on_behalf_of(self)
-                self._reader_done.set()
+                self._reader_live = False
+                done = self._reader_done
+                if done is not None:
+                    done.set()
 
     def _wake(self) -> None:
         """Wake a parked consumer: something was handed over (wake only after it is in the
         buffer, or the consumer could park again before it), or nothing more will be."""
+        self._ready += 1
         parked = self._parked
         if parked is not None:
             self._parked = None
@@ -291,24 +336,34 @@ class ChatStream(Generic[ChunkT, ResultT]):
                 # Unbuffered: the reader waits for a receiver inside ``receive()``.
                 item = await receive.receive()
             else:
-                try:
-                    item = receive.receive_nowait()
-                except anyio.WouldBlock:
+                item = None
+                if self._ready > 0:
+                    try:
+                        item = receive.receive_nowait()
+                    except anyio.WouldBlock:
+                        item = None
+                if item is None:
                     # Park on one event until the reader wakes us, rather than wait inside
                     # ``receive()``: its waiter, receiver record, task info and WouldBlock would
                     # live across every gap between reads. The reader wakes us once an item is
                     # in the buffer (or at its end); ``receive()`` stays the general path.
+                    # (Waited for outside the ``except``: there the WouldBlock, its traceback
+                    # and a frame would stay alive for the whole wait.)
                     parked = self._parked = anyio.Event()
                     await parked.wait()
+                    del parked
                     try:
                         item = receive.receive_nowait()
                     except anyio.WouldBlock:
+                        item = None
+                    if item is None:
                         item = await receive.receive()
         except anyio.EndOfStream:
             self._error = StreamInterruptedError(
                 "the stream ended without an outcome (was the client closed?)"
             )
             raise self._error from None
+        self._ready -= 1
         if isinstance(item, list):
             self._batch = item
             self._next = 1
@@ -317,6 +372,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
         if isinstance(item, _Done):
             self._result = item.result
             raise StopAsyncIteration
+        assert item is not None
         self._error = item.error
         raise self._error
 

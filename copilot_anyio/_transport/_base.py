@@ -14,7 +14,7 @@ from typing import Final, Protocol
 import anyio
 
 from .._errors import ReadError, ReadTimeout, TransportError
-from .._http import Request, Response
+from .._http import ByteStream, Request, Response
 
 __all__ = [
     "CLOSE_GRACE",
@@ -47,6 +47,8 @@ class Transport(Protocol):
 
 async def close_response(response: Response) -> None:
     """Close a response even while being cancelled, without hanging on a dead peer."""
+    if getattr(response.stream, "closed", False):
+        return  # read to its end and given back: no close to wait for
     with anyio.move_on_after(CLOSE_GRACE, shield=True):
         try:
             await response.stream.aclose()
@@ -59,20 +61,28 @@ async def read_body(response: Response, *, within: float, limit: int | None = No
 
     Raises ReadTimeout when the body stalls and the transport's error when it breaks.
     """
-    chunks: list[bytes] = []
-    size = 0
+    if getattr(response.stream, "at_end", False):
+        # The whole body came with the head (a small JSON reply): nothing to wait for.
+        body = await _gather(response.stream, limit)
+        return body if limit is None else body[:limit]
     with anyio.move_on_after(within) as scope:
-        async for chunk in response.stream:
-            chunks.append(chunk)
-            size += len(chunk)
-            if limit is not None and size >= limit:
-                break
+        body = await _gather(response.stream, limit)
     if scope.cancelled_caught:
         raise ReadTimeout(
             f"the body of {response.request.method} {response.request.url} stalled for {within} s"
         )
-    body = b"".join(chunks)
     return body if limit is None else body[:limit]
+
+
+async def _gather(stream: ByteStream, limit: int | None) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in stream:
+        chunks.append(chunk)
+        size += len(chunk)
+        if limit is not None and size >= limit:
+            break
+    return b"".join(chunks)
 
 
 async def read_error_body(response: Response, *, within: float) -> str:

@@ -177,6 +177,16 @@ class _Body:
     def __aiter__(self) -> _Body:
         return self
 
+    @property
+    def at_end(self) -> bool:
+        """The response is parsed to its end: what is left of it is in memory (no wait)."""
+        return self._parser.done
+
+    @property
+    def closed(self) -> bool:
+        """The connection was given back or closed: ``aclose`` has nothing to do."""
+        return self._connection is None
+
     async def __anext__(self) -> bytes:
         parser = self._parser
         while True:
