@@ -12,6 +12,7 @@ from typing import Any
 import anyio
 from hypercorn.config import Config
 
+from .._groups import collapse_exception_group
 from ._config import EmulatorConfig
 from ._emulator import Emulator
 
@@ -57,21 +58,6 @@ def _listening_socket(host: str, port: int, backlog: int) -> socket.socket:
         sock.close()
         raise
     return sock
-
-
-def _collapse(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """One real error out of a task-group exception group, else the group itself."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for inner in exc.exceptions:
-                walk(inner)
-        elif not isinstance(exc, anyio.get_cancelled_exc_class()):
-            leaves.append(exc)
-
-    walk(group)
-    return leaves[0] if len(leaves) == 1 else group
 
 
 @asynccontextmanager
@@ -166,8 +152,8 @@ async def serve_emulator(
         if user_exc is not None:
             user_exc.__context__ = group  # the server's own failure rides along as context
             raise user_exc  # noqa: B904
-        leaf = _collapse(group)
-        if leaf is group:
+        leaf = collapse_exception_group(group)
+        if leaf is None:
             raise
         context, suppress = leaf.__context__, leaf.__suppress_context__
         try:
