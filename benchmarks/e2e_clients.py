@@ -101,6 +101,25 @@ class _CopilotAnyio:
         return "".join(parts), len(parts), ended
 
 
+async def _read_chat_chunks(stream: Any, first: Callable[[], None]) -> tuple[str, int, bool]:
+    """The text, delta count and whether a finish reason came, from an OpenAI-shaped chunk
+    stream (ours or openai-python's); ``first`` is called at the first delta."""
+    parts: list[str] = []
+    ended = False
+    async for chunk in stream:
+        if not chunk.choices:
+            continue
+        choice = chunk.choices[0]
+        text = choice.delta.content
+        if text:
+            if not parts:
+                first()
+            parts.append(text)
+        if choice.finish_reason is not None:
+            ended = True
+    return "".join(parts), len(parts), ended
+
+
 @asynccontextmanager
 async def _open_copilot_anyio(base: str, n: int) -> AsyncIterator[Session]:
     import copilot_anyio
@@ -126,24 +145,11 @@ class _CopilotAnyioIde:
         self.client = client
 
     async def conversation(self, i: int, first: First) -> tuple[str, int, bool]:
-        parts: list[str] = []
-        ended = False
         messages = [{"role": "user", "content": wire.prompt(i)}]
         async with self.client.chat.completions.stream(
             model=wire.MODEL, messages=messages
         ) as stream:
-            async for chunk in stream:
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                text = choice.delta.content
-                if text:
-                    if not parts:
-                        first()
-                    parts.append(text)
-                if choice.finish_reason is not None:
-                    ended = True
-        return "".join(parts), len(parts), ended
+            return await _read_chat_chunks(stream, first)
 
 
 @asynccontextmanager
@@ -385,24 +391,11 @@ class _OpenAI:
         self.client = client
 
     async def conversation(self, i: int, first: First) -> tuple[str, int, bool]:
-        parts: list[str] = []
-        ended = False
         stream = await self.client.chat.completions.create(
             model=wire.MODEL, messages=[{"role": "user", "content": wire.prompt(i)}], stream=True
         )
         async with stream:
-            async for chunk in stream:
-                if not chunk.choices:
-                    continue
-                choice = chunk.choices[0]
-                text = choice.delta.content
-                if text:
-                    if not parts:
-                        first()
-                    parts.append(text)
-                if choice.finish_reason is not None:
-                    ended = True
-        return "".join(parts), len(parts), ended
+            return await _read_chat_chunks(stream, first)
 
 
 @asynccontextmanager

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import msgspec
 
@@ -557,28 +557,23 @@ def parse_chat_completion(body: str | bytes) -> ChatCompletion:
         ) from exc
 
 
-def parse_response(body: str | bytes) -> Response:
-    """A non-streaming ``/responses`` reply.
+_R = TypeVar("_R")
 
-    Raises:
-        RemoteProtocolError: the body is not a JSON object.
-    """
-    response = decode_response(body)
-    if response is None:
-        raise RemoteProtocolError("the /responses reply is not a JSON object")
-    return response
+
+def _object(parsed: _R | None, path: str) -> _R:
+    if parsed is None:
+        raise RemoteProtocolError(f"the {path} reply is not a JSON object")
+    return parsed
+
+
+def parse_response(body: str | bytes) -> Response:
+    """A non-streaming ``/responses`` reply (RemoteProtocolError when not a JSON object)."""
+    return _object(decode_response(body), RESPONSES_PATH)
 
 
 def parse_message(body: str | bytes) -> Message:
-    """A non-streaming ``/v1/messages`` reply.
-
-    Raises:
-        RemoteProtocolError: the body is not a JSON object.
-    """
-    message = decode_message(body)
-    if message is None:
-        raise RemoteProtocolError("the /v1/messages reply is not a JSON object")
-    return message
+    """A non-streaming ``/v1/messages`` reply (RemoteProtocolError when not a JSON object)."""
+    return _object(decode_message(body), MESSAGES_PATH)
 
 
 def parse_embeddings(body: str | bytes) -> CreateEmbeddingResponse:
