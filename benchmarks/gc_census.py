@@ -81,7 +81,9 @@ def _census() -> Counter[str]:
     return Counter(_name(o) for o in gc.get_objects())
 
 
-async def measure(client: str, port: int, n: int, k: int, garbage: bool = False) -> dict[str, Any]:
+async def measure(
+    client: str, port: int, n: int, k: int, garbage: bool = False, route: str = "web"
+) -> dict[str, Any]:
     spec = CLIENTS[client]
     base = f"http://127.0.0.1:{port}"
     clock = _GcClock()
@@ -92,7 +94,7 @@ async def measure(client: str, port: int, n: int, k: int, garbage: bool = False)
     failures: Counter[str] = Counter()
     all_open = anyio.Event()
     all_done = anyio.Event()
-    async with spec.open(base, n) as session:
+    async with spec.routes[spec.route_for(route)](base, n) as session:
 
         async def one(i: int) -> None:
             nonlocal done, chunks, first_seen
@@ -176,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--k", type=int, default=50)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--route", choices=("web", "ide"), default="web")
     parser.add_argument(
         "--garbage",
         action="store_true",
@@ -193,11 +196,13 @@ def main(argv: list[str] | None = None) -> int:
             args.n,
             args.k,
             args.garbage,
+            args.route,
             backend=args.backend,
         )
     finally:
         server.close()
     result["backend"] = args.backend
+    result["route"] = args.route
     for name, count in list(result["by_type"].items())[: args.top]:
         print(f"{count:8.2f}  {name}")
     result["by_type"] = dict(list(result["by_type"].items())[: args.top])

@@ -1,8 +1,8 @@
 """``CopilotClient``: one structured-concurrency client for both Copilot flavours.
 
 The client is an async context manager that owns one task group and one transport. The task
-group runs the background token refresh, the idle watchdog and the reader of every open stream;
-nothing outlives the ``async with``. Errors cross the boundary bare (``_groups``): a single error
+group runs the background token refresh and the idle watchdog of the open streams (each stream
+is read in the task that iterates it); nothing outlives the ``async with``. Errors cross the boundary bare (``_groups``): a single error
 from inside the task group is re-raised as itself, not wrapped in an ``ExceptionGroup``, so
 ``except copilot_anyio.RateLimitError`` works.
 
@@ -291,7 +291,6 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
                     ide_api=ide,
                     web_missing=WEB_WHERE,
                     ide_missing=ide_where(self._env, self.hosts.github_url),
-                    task_group=tg,
                     watchdog=watchdog,
                     limiter=self._limiter,
                     model=self.model,

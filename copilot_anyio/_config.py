@@ -7,6 +7,7 @@ Pure: the environment is passed in as a mapping, so tests need not touch ``os.en
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, final
@@ -120,20 +121,27 @@ class Limits:
     Attributes:
         max_concurrent_requests: requests (streams included) in flight at once per account; the
             excess waits its turn in FIFO order. The HTTP connection pool is sized to match.
-        stream_buffer: how many reads of a stream (each the chunks one read of the socket
-            completed) wait for a slow consumer before the reader stops reading the socket
-            (backpressure). 0 hands each read over directly.
+        stream_buffer: deprecated and ignored (a DeprecationWarning when given): a stream is
+            read in the task that iterates it, so nothing is read ahead of the consumer and
+            backpressure is TCP's own.
         max_ai_credits: a spend cap (IDE flavour): once the client's metered cost in AI
             credits reaches it, new requests fail before sending with SpendCapReachedError;
             requests in flight finish. None (the default): no cap.
     """
 
     max_concurrent_requests: int = 100
-    stream_buffer: int = 16
+    stream_buffer: int | None = None
     max_ai_credits: float | None = None
 
     def __post_init__(self) -> None:
         whole_number(self.max_concurrent_requests, "Limits.max_concurrent_requests", minimum=1)
-        whole_number(self.stream_buffer, "Limits.stream_buffer", minimum=0)
+        if self.stream_buffer is not None:
+            whole_number(self.stream_buffer, "Limits.stream_buffer", minimum=0)
+            warnings.warn(
+                "Limits.stream_buffer is ignored: a stream is read in the task that iterates "
+                "it, and nothing is read ahead (leave it out)",
+                DeprecationWarning,
+                stacklevel=3,
+            )
         if self.max_ai_credits is not None:
             number(self.max_ai_credits, "Limits.max_ai_credits", allow_zero=True)

@@ -10,8 +10,9 @@ is a ``StreamError`` (or ``EventTooLarge``) that carries the text and tool calls
 
 The pump does not time itself. The idle timeout is enforced from outside, by whoever runs it:
 
-* in ``ChatStream``'s reader task, one ``IdleWatchdog`` per client watches every stream: a
-  read costs one clock reading, not a cancel scope (a scope per read cost 16–17 µs a chunk);
+* in ``ChatStream``, one ``IdleWatchdog`` per client watches every stream: a read costs a
+  clock reading and a cancel scope without a deadline, which the watchdog cancels on a stall
+  (no timer per read: a deadline per read cost 16–17 µs a chunk);
 * inline (the facade, an async generator that must not hold a scope across a ``yield``),
   ``read_within`` bounds each read by the time left.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from contextlib import suppress
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import anyio
@@ -36,8 +38,9 @@ from ._errors import (
 from ._http import Response
 from ._lenient import SingleNewlineFraming
 from ._sse import SSEDecoder
+from ._transport import CLOSE_GRACE, close_response
 
-__all__ = ["Accumulator", "IdleWatchdog", "Pump", "annotate", "collect"]
+__all__ = ["Accumulator", "IdleWatchdog", "Pump", "Watch", "annotate", "collect"]
 
 ChunkT = TypeVar("ChunkT")
 ResultT = TypeVar("ResultT")
@@ -108,7 +111,7 @@ class Pump(Generic[ChunkT, ResultT]):
     ) -> None:
         self.response = response
         self._failure: StreamError | EventTooLarge | None = None
-        #: the body's iterator (``ChatStream``'s reader awaits it directly, as ``read`` does)
+        #: the body's iterator (``ChatStream`` awaits it directly, as ``read`` does)
         self.body = aiter(response.stream)
         #: chunks read ahead by whoever opened the stream, to be handed over first
         self.pending: list[ChunkT] = []
@@ -200,6 +203,20 @@ class Pump(Generic[ChunkT, ResultT]):
         annotate(stalled, self.accumulator)
         raise stalled
 
+    async def aclose(self) -> None:
+        """Close the response, and first the body's iterator where that is an object of its own
+        (a transport whose ``__aiter__`` returns an async generator): left suspended, it would
+        be finalised by the garbage collector instead."""
+        body = self.body
+        try:
+            if body is not self.response.stream:
+                closer = getattr(body, "aclose", None)
+                if closer is not None:
+                    with anyio.move_on_after(CLOSE_GRACE, shield=True), suppress(Exception):
+                        await closer()
+        finally:
+            await close_response(self.response)
+
     async def drain(self) -> None:
         """Read what follows the terminal event until the body ends (briefly, then give up).
 
@@ -229,41 +246,44 @@ async def collect(pump: Pump[Any, ResultT], idle: float) -> ResultT:
     return result
 
 
-class _Watch:
-    __slots__ = ("done", "idle", "paused", "pump", "scope", "stalled")
+class Watch:
+    """One stream under an ``IdleWatchdog``: its reader sets ``scope`` (the read in progress)
+    and ``paused`` (not reading: the caller has the chunks), and ``done`` when it is finished."""
 
-    def __init__(self, pump: Pump[Any, Any], idle: float, scope: anyio.CancelScope) -> None:
+    __slots__ = ("done", "idle", "paused", "pump", "scope")
+
+    def __init__(self, pump: Pump[Any, Any], idle: float) -> None:
         self.pump = pump
         self.idle = idle
-        self.scope = scope
-        #: the reader is handing chunks over: a slow consumer is not an idle server
-        self.paused = False
-        self.stalled = False
+        #: the scope of the read in progress, cancelled on a stall
+        self.scope: anyio.CancelScope | None = None
+        #: not reading: a caller busy with its chunks is not an idle server
+        self.paused = True
         self.done = False
 
 
 class IdleWatchdog:
-    """Cancels a stream's reader once its pump has produced nothing for its idle timeout.
+    """Cancels a stream's read once its pump has produced nothing for its idle timeout.
 
-    One per client, running in the client's task group (``run``); readers register with
+    One per client, running in the client's task group (``run``); streams register with
     ``watch``. It keeps a heap of next-check times and wakes only when one is due, so an
     active stream costs a clock reading per read and a heap operation per idle period.
     """
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, _Watch]] = []
+        self._heap: list[tuple[float, int, Watch]] = []
         self._counter = itertools.count()
         self._wake = anyio.Event()
 
     def __repr__(self) -> str:
         return f"<IdleWatchdog watching {len(self._heap)}>"
 
-    def watch(self, pump: Pump[Any, Any], idle: float, scope: anyio.CancelScope) -> _Watch:
-        """Watch ``pump`` until the returned watch's ``done`` is set; on a stall ``scope`` is
-        cancelled and the watch's ``stalled`` is set. (No context manager: a generator and its
-        bound ``__exit__`` would live as long as the stream.)"""
-        watch = _Watch(pump, idle, scope)
-        due = pump.last_activity + idle
+    def watch(self, pump: Pump[Any, Any], idle: float) -> Watch:
+        """Watch ``pump`` until the returned watch's ``done`` is set; on a stall the scope of
+        the read in progress is cancelled. (No context manager: a generator and its bound
+        ``__exit__`` would live as long as the stream.)"""
+        watch = Watch(pump, idle)
+        due = anyio.current_time() + idle
         heap = self._heap
         first = not heap or due < heap[0][0]
         heapq.heappush(heap, (due, next(self._counter), watch))
@@ -290,10 +310,11 @@ class IdleWatchdog:
             heapq.heappop(heap)
             if watch.done:
                 continue
-            # a reader handing chunks over waits for its consumer, not for the server
+            # a caller busy with its chunks is not waiting for the server
             deadline = (now if watch.paused else watch.pump.last_activity) + watch.idle
             if deadline <= now:
-                watch.stalled = True
-                watch.scope.cancel()
-            else:
-                heapq.heappush(heap, (deadline, next(self._counter), watch))
+                if watch.scope is not None:
+                    watch.scope.cancel()
+                # Watched on: a read that finished just before the cancel leaves the stream open.
+                deadline = now + watch.idle
+            heapq.heappush(heap, (deadline, next(self._counter), watch))

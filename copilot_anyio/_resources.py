@@ -1,6 +1,6 @@
 """The client's namespaces: what ``client.threads``, ``client.models`` and ``client.chat`` do.
 
-Each namespace works on the ``Context`` of an open client (its flavours' APIs, task group,
+Each namespace works on the ``Context`` of an open client (its flavours' APIs, idle
 watchdog, limiter and settings), handed over as a callable that raises ``UsageError`` while
 the client is closed. Nothing here reaches into the client.
 """
@@ -13,7 +13,6 @@ from typing import Any, TypeVar, final
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup
 
 from ._checks import non_empty_str
 from ._config import Limits, Timeouts
@@ -58,7 +57,6 @@ class Context:
     ide_api: IdeAPI | None
     web_missing: str
     ide_missing: str
-    task_group: TaskGroup
     watchdog: IdleWatchdog
     limiter: anyio.CapacityLimiter
     model: str
@@ -79,14 +77,12 @@ class Context:
         on_complete: Callable[[ResultT], None],
         text_of: Callable[[ChunkT], str] = chunk_text,
     ) -> ChatStream[ChunkT, ResultT]:
-        """A ``ChatStream`` read in this client's task group, under its limits."""
+        """A ``ChatStream`` under this client's limits and idle watchdog."""
         return ChatStream(
-            task_group=self.task_group,
             watchdog=self.watchdog,
             limiter=self.limiter,
             opener=opener,
             on_complete=on_complete,
-            buffer=self.limits.stream_buffer,
             idle=self.timeouts.idle,
             text_of=text_of,
         )

@@ -1,22 +1,30 @@
-"""``ChatStream``: one streamed reply, read by a task of the client and handed over through a
-bounded memory object stream.
+"""``ChatStream``: one streamed reply, read in the task that iterates it.
 
-Why a reader task and a memory stream, rather than an async generator over the socket: the
-reader's idle timeout is a cancel scope, and the caller's loop body is arbitrary code. Running the
-reader in the *client's* task group means no cancel scope wraps the caller's ``async for`` body,
-so the stream is safe to iterate from anywhere, including from an async generator. The memory
-stream is bounded, so a slow consumer stalls the reader, which stops reading the socket, and TCP
-pushes back on the server. The reader hands over what one read of the body completed (a list of
-chunks) as one item: one hand-over per read, not per event.
+Why no reader task: each ``__anext__`` that finds no chunk waiting reads the socket itself, in
+the caller's task, parses what the read brought (``Pump``: framing, SSE, the flavour's
+accumulator) and returns the first chunk; the rest of that read's chunks wait in a list for the
+following calls. A stream therefore costs one waiting coroutine chain, not two (a reader's and
+a parked consumer's), and no task, memory object stream or event per read. At 2,000 open
+streams this halved the garbage collector's work and cut the CPU per streamed chunk from 17.8
+to 10.7 µs on asyncio and from 14.9 to 11.9 µs on trio (README, "Architecture").
+
+Backpressure is TCP's own: nothing reads the socket while the caller is busy, so a slow
+consumer leaves the bytes in the kernel's buffers and the server is pushed back.
+
+The idle timeout costs no timer per read: the client's ``IdleWatchdog`` watches every open
+stream and cancels the ``CancelScope`` of a read that waited ``Timeouts.idle`` without an
+event. The scope is entered and left inside ``__anext__``, so no cancel scope spans the
+caller's loop body and the stream is safe to iterate from anywhere, an async generator
+included. Time the caller spends between two reads never counts as the server being idle.
 
 ``ChatStream`` is generic over the flavour: its opener sends the request and returns a ``Pump``
 over the response and the flavour's accumulator (``_pump.Accumulator``), possibly holding chunks
 it read ahead (a ``/responses`` stream is read up to its first output before it is handed over,
-so that an early failure can be retried); the reader does the rest.
+so that an early failure can be retried).
 
 Every stream ends in exactly one outcome, delivered in order after the last chunk: the result or
-a typed error. Leaving the ``async with`` at any point (break, exception, cancellation) cancels
-the reader, which closes the HTTP response before ``__aexit__`` returns.
+a typed error. Leaving the ``async with`` at any point (break, exception, cancellation) closes
+the HTTP response before ``__aexit__`` returns.
 """
 
 from __future__ import annotations
@@ -24,54 +32,33 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, final
 
 import anyio
-from anyio.abc import TaskGroup
-from anyio.streams.memory import (
-    MemoryObjectReceiveStream,
-    MemoryObjectSendStream,
-    MemoryObjectStreamStatistics,
-)
 
 from ._errors import (
     CopilotError,
     LocalProtocolError,
-    StreamInterruptedError,
     StreamStalledError,
     TransportError,
     UsageError,
 )
 from ._models import ChatChunk, ChatResult
-from ._pump import IdleWatchdog, Pump, annotate
-from ._transport import CLOSE_GRACE, close_response
+from ._pump import IdleWatchdog, Pump, Watch, annotate
 
 if TYPE_CHECKING:
     from typing import Self
 
 __all__ = ["ChatStream"]
 
-#: What ``__aexit__`` waits at most for the reader to finish closing the response.
-_READER_EXIT_GRACE: Final = CLOSE_GRACE + 1.0
 #: How long leaving a completed stream waits for the end of its body (connection reuse).
 _DRAIN_WAIT: Final = 0.25
 
 
 ChunkT = TypeVar("ChunkT")
 ResultT = TypeVar("ResultT")
-
-
-@dataclass(frozen=True, slots=True)
-class _Done(Generic[ResultT]):
-    result: ResultT
-
-
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: CopilotError
 
 
 Opener = Callable[[], Awaitable[Pump[ChunkT, ResultT]]]
@@ -90,47 +77,32 @@ class ChatStream(Generic[ChunkT, ResultT]):
     there, as typed ``APIStatusError`` subclasses. Iterating yields the flavour's chunks
     (``ChatChunk`` for the web flavour); the loop ends when the reply is complete, or raises the
     stream's error (a ``StreamError`` carrying ``partial_text``, or ``EventTooLarge``). Leaving
-    the block early closes the HTTP response and leaves no task behind. A stream can be entered
-    once.
+    the block early closes the HTTP response. A stream can be entered once.
     """
 
     def __init__(
         self,
         *,
-        task_group: TaskGroup,
         watchdog: IdleWatchdog,
         limiter: anyio.CapacityLimiter,
         opener: Opener[ChunkT, ResultT],
         on_complete: Callable[[ResultT], None],
-        buffer: int,
         idle: float,
         text_of: Callable[[ChunkT], str] = chunk_text,
     ) -> None:
-        self._tg = task_group
         self._watchdog = watchdog
         self._limiter = limiter
         #: dropped once it has opened the stream (a closure with its cells, per stream)
         self._opener: Opener[ChunkT, ResultT] | None = opener
         self._on_complete = on_complete
-        self._buffer = buffer
         self._idle = idle
         self.text_of = text_of
         self._state = "new"
-        self._receive: MemoryObjectReceiveStream[list[ChunkT] | _Done[ResultT] | _Failed] | None
-        self._receive = None
+        self._pump: Pump[ChunkT, ResultT] | None = None
+        self._watch: Watch | None = None
+        #: the chunks of the last read, and the next one to hand out
         self._batch: Sequence[ChunkT] = ()
-        #: set by a consumer that found nothing to receive: the reader wakes it (``_wake``)
-        self._parked: anyio.Event | None = None
-        #: hand-overs (and the end) the reader announced that the consumer has not taken: while
-        #: it is 0 the consumer parks without trying the buffer (no WouldBlock raised per read).
-        #: It may run one behind while a blocked ``send`` completes; the reader then wakes us.
-        self._ready = 0
         self._next = 0
-        self._reader_scope = anyio.CancelScope()
-        #: the reader task was started and has not finished
-        self._reader_live = False
-        #: made only when ``aclose`` has to wait for a live reader
-        self._reader_done: anyio.Event | None = None
         self._result: ResultT | None = None
         self._error: CopilotError | None = None
         self._chunks = 0
@@ -159,21 +131,12 @@ class ChatStream(Generic[ChunkT, ResultT]):
             self._limiter.release_on_behalf_of(self)
             raise
         del opener
-        send, self._receive = anyio.create_memory_object_stream[
-            list[ChunkT] | _Done[ResultT] | _Failed
-        ](self._buffer)
-        self._reader_live = True
-        try:
-            self._tg.start_soon(self._read, pump, send)
-        except BaseException:
-            # the client is shutting down: undo what the reader would have owned
-            self._reader_live = False
-            send.close()
-            self._receive.close()
-            await close_response(pump.response)
-            self._limiter.release_on_behalf_of(self)
-            self._state = "closed"
-            raise
+        self._pump = pump
+        if pump.pending:
+            self._batch, pump.pending = pump.pending, []
+            self._arrivals.append(pump.last_activity)
+        # Not reading yet: the caller's time before its first read is not the server's.
+        self._watch = self._watchdog.watch(pump, self._idle)
         self._state = "open"
         return self
 
@@ -186,128 +149,29 @@ class ChatStream(Generic[ChunkT, ResultT]):
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop reading, close the HTTP response and wait (briefly) for the reader to finish."""
-        if self._state in ("new", "closed"):
-            self._state = "closed"
-            return
+        """Close the HTTP response (after reading its end, briefly, if the reply is complete)."""
         self._state = "closed"
-        if self._result is not None and self._reader_live:
-            # Complete: the reader is only reading the end of the body so that the connection
-            # can be reused. Let it, briefly, rather than tear the connection down.
+        pump = self._pump
+        if pump is None:
+            return
+        if self._result is not None:
+            # Complete: read the end of the body, briefly, so the connection can be reused.
             with anyio.move_on_after(_DRAIN_WAIT):
-                await self._reader_finished().wait()
-        self._reader_scope.cancel()
-        if self._receive is not None:
-            self._receive.close()
-        if self._reader_live:
-            with anyio.move_on_after(_READER_EXIT_GRACE, shield=True):
-                await self._reader_finished().wait()
+                await pump.drain()
+        await self._release()
 
-    def _reader_finished(self) -> anyio.Event:
-        """The event the reader sets as it finishes (made on demand: most streams never wait)."""
-        done = self._reader_done
-        if done is None:
-            done = self._reader_done = anyio.Event()
-        return done
-
-    async def _read(
-        self,
-        pump: Pump[ChunkT, ResultT],
-        send: MemoryObjectSendStream[list[ChunkT] | _Done[ResultT] | _Failed],
-    ) -> None:
-        # Runs in the client's task group: it must never raise, or every conversation dies.
-        scope = self._reader_scope
-        watch = self._watchdog.watch(pump, self._idle, scope)
+    async def _release(self) -> None:
+        """Close the response and give the stream's place back (once)."""
+        pump, self._pump = self._pump, None
+        if pump is None:
+            return
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.done = True
         try:
-            outcome: _Failed | None = None
-            accumulator = pump.accumulator
-            with scope:
-                try:
-                    arrivals = self._arrivals
-                    if pump.pending:
-                        ahead, pump.pending = pump.pending, []
-                        arrivals.append(pump.last_activity)
-                        await send.send(ahead)
-                        self._wake()
-                    body = pump.body
-                    while not pump.done:
-                        # ``Pump.read`` inline: one coroutine less per read (and per idle stream)
-                        pump.raise_failure()
-                        broken: TransportError | None = None
-                        try:
-                            data = await anext(body)
-                        except StopAsyncIteration:
-                            data = b""
-                        except TransportError as exc:
-                            broken = exc
-                        if broken is not None:
-                            raise pump.interrupted(broken)
-                        chunks = pump.received(data)
-                        if chunks:
-                            arrivals.append(pump.last_activity)
-                            # Straight to a waiting consumer (or into the buffer): no
-                            # checkpoint and no second clock reading. Only a full buffer
-                            # makes the reader wait, paused for the watchdog.
-                            try:
-                                send.send_nowait(chunks)
-                            except anyio.WouldBlock:
-                                watch.paused = True
-                                await send.send(chunks)
-                                watch.paused = False
-                                pump.last_activity = anyio.current_time()
-                            self._wake()
-                    result = pump.finish()
-                    # The outcome goes out at once; the pump then reads on to the end of
-                    # the body (briefly) so the connection can be reused.
-                    self._on_complete(result)
-                    outcome_item = _Done(result)
-                    try:
-                        send.send_nowait(outcome_item)
-                    except anyio.WouldBlock:
-                        watch.paused = True  # a slow consumer still holds the buffer full
-                        await send.send(outcome_item)
-                        watch.paused = False
-                        pump.last_activity = anyio.current_time()
-                    self._wake()
-                    await pump.drain()
-                except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    pass  # the consumer has left
-                except CopilotError as exc:
-                    outcome = _Failed(exc)
-                except Exception as exc:  # a bug of ours; report it on this stream only
-                    error = LocalProtocolError(f"internal error while reading the stream: {exc!r}")
-                    error.__cause__ = exc
-                    outcome = _Failed(error)
-            watch.done = True
-            if watch.stalled and outcome is None:
-                stalled = StreamStalledError(f"no event for {self._idle} s")
-                annotate(stalled, accumulator)  # the text and any tool calls begun
-                outcome = _Failed(stalled)
-            if outcome is not None:
-                with suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
-                    await send.send(outcome)
-                    self._wake()
+            await pump.aclose()
         finally:
-            watch.done = True
-            send.close()
-            self._wake()  # the send stream is closed: a parked consumer meets its end
-            try:
-                await close_response(pump.response)
-            finally:
-                self._limiter.release_on_behalf_of(self)
-                self._reader_live = False
-                done = self._reader_done
-                if done is not None:
-                    done.set()
-
-    def _wake(self) -> None:
-        """Wake a parked consumer: something was handed over (wake only after it is in the
-        buffer, or the consumer could park again before it), or nothing more will be."""
-        self._ready += 1
-        parked = self._parked
-        if parked is not None:
-            self._parked = None
-            parked.set()
+            self._limiter.release_on_behalf_of(self)
 
     # --- consuming -------------------------------------------------------------------------
 
@@ -325,56 +189,71 @@ class ChatStream(Generic[ChunkT, ResultT]):
             raise self._error
         if self._result is not None:
             raise StopAsyncIteration
-        if self._state != "open" or self._receive is None:
+        pump = self._pump
+        watch = self._watch
+        if self._state != "open" or pump is None or watch is None:
             raise UsageError(
                 "iterate a ChatStream inside its `async with` block (e.g. `async with "
                 "client.chat.completions.stream(...) as stream:`)"
             )
-        receive = self._receive
         try:
-            if not self._buffer:
-                # Unbuffered: the reader waits for a receiver inside ``receive()``.
-                item = await receive.receive()
-            else:
-                item = None
-                if self._ready > 0:
-                    try:
-                        item = receive.receive_nowait()
-                    except anyio.WouldBlock:
-                        item = None
-                if item is None:
-                    # Park on one event until the reader wakes us, rather than wait inside
-                    # ``receive()``: its waiter, receiver record, task info and WouldBlock would
-                    # live across every gap between reads. The reader wakes us once an item is
-                    # in the buffer (or at its end); ``receive()`` stays the general path.
-                    # (Waited for outside the ``except``: there the WouldBlock, its traceback
-                    # and a frame would stay alive for the whole wait.)
-                    parked = self._parked = anyio.Event()
-                    await parked.wait()
-                    del parked
-                    try:
-                        item = receive.receive_nowait()
-                    except anyio.WouldBlock:
-                        item = None
-                    if item is None:
-                        item = await receive.receive()
-        except anyio.EndOfStream:
-            self._error = StreamInterruptedError(
-                "the stream ended without an outcome (was the client closed?)"
-            )
-            raise self._error from None
-        self._ready -= 1
-        if isinstance(item, list):
-            self._batch = item
-            self._next = 1
-            self._chunks += 1
-            return item[0]
-        if isinstance(item, _Done):
-            self._result = item.result
+            chunks = await self._read(pump, watch)
+        except CopilotError as exc:
+            self._error = exc
+        except Exception as exc:  # a bug of ours: report it on this stream only
+            error = LocalProtocolError(f"internal error while reading the stream: {exc!r}")
+            error.__cause__ = exc
+            self._error = error
+        else:
+            if chunks:
+                self._batch = chunks
+                self._next = 1
+                self._chunks += 1
+                return chunks[0]
+            # The reply is complete: the result goes out, and the connection back to the
+            # pool at once if its body has ended too (else when the block is left).
+            if getattr(pump.body, "at_end", False):
+                await pump.drain()
+                await self._release()
             raise StopAsyncIteration
-        assert item is not None
-        self._error = item.error
+        # The stream failed: close its response now rather than at the end of the block.
+        await self._release()
         raise self._error
+
+    async def _read(self, pump: Pump[ChunkT, ResultT], watch: Watch) -> list[ChunkT]:
+        """Read until a read brings chunks (returned) or the reply is complete (``[]``, with
+        ``_result`` set). Raises the stream's error."""
+        # The caller was away since the last chunk: the server's silence counts from now.
+        pump.last_activity = anyio.current_time()
+        body = pump.body
+        while not pump.done:
+            pump.raise_failure()
+            broken: TransportError | None = None
+            # One scope per read, which the watchdog cancels on a stall: no timer per read.
+            scope = watch.scope = anyio.CancelScope()
+            watch.paused = False
+            try:
+                with scope:
+                    data = await anext(body)
+            except StopAsyncIteration:
+                data = b""
+            except TransportError as exc:
+                broken = exc
+            finally:
+                watch.paused = True
+            if scope.cancelled_caught:
+                stalled = StreamStalledError(f"no event for {self._idle} s")
+                annotate(stalled, pump.accumulator)  # the text and any tool calls begun
+                raise stalled
+            if broken is not None:
+                raise pump.interrupted(broken)
+            chunks = pump.received(data)
+            if chunks:
+                self._arrivals.append(pump.last_activity)
+                return chunks
+        result = self._result = pump.finish()
+        self._on_complete(result)
+        return []
 
     def text_deltas(self) -> AsyncIterator[str]:
         """Only the text: each non-empty text delta, in order.
@@ -412,12 +291,6 @@ class ChatStream(Generic[ChunkT, ResultT]):
             inter_token_p50=_percentile(gaps, 0.50),
             inter_token_p95=_percentile(gaps, 0.95),
         )
-
-    def statistics(self) -> MemoryObjectStreamStatistics:
-        """The hand-over buffer's statistics (how many reads' chunks wait for the consumer)."""
-        if self._receive is None:
-            raise UsageError("the stream is not open")
-        return self._receive.statistics()
 
 
 @final

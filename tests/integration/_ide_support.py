@@ -60,7 +60,11 @@ async def wait_until_idle(emu: Emulator) -> None:
         await emu.wait_streams_closed()
 
 
-def stream_readers() -> int:
-    """How many stream reader tasks of any client are running now."""
+def library_tasks() -> list[str]:
+    """The names of the client tasks running now (the emulator's aside), sorted."""
     names = [task.name or "" for task in anyio.get_running_tasks()]
-    return len([name for name in names if name.endswith("ChatStream._read")])
+    return sorted(
+        name
+        for name in names
+        if name.startswith("copilot_anyio.") and not name.startswith("copilot_anyio.emulator")
+    )

@@ -2,15 +2,17 @@
 pages, redirects, connections reset before or after the headers.
 
 A handler gets the parsed request and returns the bytes to send, or ``RESET`` to abort the
-connection (an RST, not a clean close) instead of answering.
+connection (an RST, not a clean close) instead of answering, or an async generator of pieces to
+send one by one as the client takes them (each ``send`` waits while the socket's buffers are
+full: a streamed reply that feels the client's backpressure).
 """
 
 from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -36,7 +38,7 @@ class RawServer:
     seen: list[Seen] = field(default_factory=list)
 
 
-Handler = Callable[[Seen], Awaitable[bytes]]
+Handler = Callable[[Seen], Awaitable[bytes | AsyncGenerator[bytes, None]]]
 
 
 async def _read_request(stream: SocketStream, buffer: bytearray) -> Seen | None:
@@ -77,6 +79,14 @@ async def raw_server(handler: Handler) -> AsyncIterator[RawServer]:
             while (request := await _read_request(stream, buffer)) is not None:
                 server.seen.append(request)
                 reply = await handler(request)
+                if not isinstance(reply, bytes):
+                    try:
+                        async with aclosing(reply):
+                            async for piece in reply:
+                                await stream.send(piece)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return
+                    continue
                 if reply.startswith(RESET):
                     if len(reply) > len(RESET):  # a head start, then the reset
                         await stream.send(reply[len(RESET) :])

@@ -28,7 +28,7 @@ from ._ide_support import (
     TIME_TOOL,
     WEATHER_TOOL,
     ide_client,
-    stream_readers,
+    library_tasks,
     user,
     wait_until_idle,
 )
@@ -436,6 +436,7 @@ async def test_leaving_a_stream_early_closes_it_and_leaves_others_alone() -> Non
                     final = await stream.final()
                 results[prompt] = final.choices[0].message.content or ""
 
+            tasks_before = library_tasks()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(finish, "kept one")
                 tg.start_soon(finish, "kept two")
@@ -444,17 +445,18 @@ async def test_leaving_a_stream_early_closes_it_and_leaves_others_alone() -> Non
                 ) as stream:
                     async for text in stream.text_deltas():
                         if text:
-                            readers_while_open = stream_readers()
+                            tasks_while_open = library_tasks()
                             break
-                readers_after_leaving = stream_readers()
+                tasks_after_leaving = library_tasks()
                 await wait_until_idle(emu)
             aborted = emu.stats.streams_aborted
             completed = emu.stats.streams_completed
             in_flight = client.statistics().requests_in_flight
             # The client still works afterwards.
             after = await client.chat.completions.create(model="gpt-4.1", messages=user("after"))
-    # Leaving the block ended its reader task (the other two may still be reading).
-    assert readers_after_leaving == readers_while_open - 1
+    # Three streams open cost no task of the client's: each is read by the task iterating it.
+    assert tasks_before == tasks_while_open == tasks_after_leaving
+    assert "copilot_anyio._pump.IdleWatchdog.run" in tasks_before
     assert aborted == 1
     assert completed == 2
     assert in_flight == 0
@@ -466,17 +468,18 @@ async def test_cancelling_a_stream_from_outside_closes_the_response() -> None:
     with anyio.fail_after(20):
         async with ide_client(EmulatorConfig(pacing=0.02)) as (emu, client):
             received: list[str] = []
+            tasks_before = library_tasks()
             with anyio.move_on_after(0.3) as scope:
                 async with client.chat.completions.stream(
                     model="gpt-4.1", messages=user("cancel me")
                 ) as stream:
                     async for text in stream.text_deltas():
                         received.append(text)  # noqa: PERF401
-            readers = stream_readers()
+            tasks = library_tasks()
             await wait_until_idle(emu)
             aborted = emu.stats.streams_aborted
             in_flight = client.statistics().requests_in_flight
-    assert readers == 0
+    assert tasks == tasks_before  # nothing left behind
     assert scope.cancelled_caught
     assert 0 < len(received) < len(reply_deltas("cancel me"))
     assert aborted == 1

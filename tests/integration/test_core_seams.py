@@ -3,7 +3,7 @@ cookies that are never kept, redirects that are never followed, ids that stay on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -332,3 +332,43 @@ async def test_deltas_read_together_with_an_error_are_delivered_before_it() -> N
                         seen.append(text)  # noqa: PERF401 - a comprehension loses them on error
     assert seen == ["a", "b"]
     assert info.value.partial_text == "ab"
+
+
+async def test_a_consumer_that_stops_asking_stops_the_socket_being_read() -> None:
+    # The server writes deltas as fast as the socket takes them. While the consumer holds its
+    # first chunk, nothing reads the socket: once the kernel's buffers are full the server's
+    # writes block (TCP pushes back), and the client holds no more than those buffers.
+    delta = '{"type":"content","body":"' + "x" * 1000 + '"}'
+    piece = f"data: {delta}\n\n".encode()
+    framed = f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+    sent = 0
+
+    async def endless() -> AsyncGenerator[bytes, None]:
+        nonlocal sent
+        yield (
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        for _ in range(1_000_000):  # about 1 GB, were nothing to push back
+            yield framed
+            sent += len(framed)
+
+    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
+        if request.path.endswith("/messages"):
+            return endless()
+        return await _web_routes(request)
+
+    with anyio.fail_after(20):
+        async with raw_server(routes) as server, _client_on(server) as client:
+            async with client.threads.stream("hello") as stream:
+                first = await stream.__anext__()
+                await anyio.sleep(0.5)  # the buffers fill up
+                held = sent
+                await anyio.sleep(0.5)
+                during_the_pause = sent - held
+                more = [await stream.__anext__() for _ in range(1000)]
+                after_the_pause = sent - held
+    assert during_the_pause == 0
+    assert held < 64 * 2**20  # socket buffers, not the whole reply
+    assert after_the_pause > 0  # reading again let the server go on
+    assert {chunk.text for chunk in [first, *more]} == {"x" * 1000}

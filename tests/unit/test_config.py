@@ -145,7 +145,7 @@ class TestNetworkSettings:
 
     def test_limits_defaults(self) -> None:
         limits = Limits()
-        assert (limits.max_concurrent_requests, limits.stream_buffer) == (100, 16)
+        assert (limits.max_concurrent_requests, limits.stream_buffer) == (100, None)
 
     def test_frozen(self) -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
@@ -174,8 +174,11 @@ class TestSettingsAreChecked:
         with pytest.raises(UsageError, match=r"Limits\.stream_buffer"):
             Limits(stream_buffer=value)  # type: ignore[arg-type]
 
-    def test_an_unbuffered_stream_is_allowed(self) -> None:
-        assert Limits(stream_buffer=0).stream_buffer == 0
+    @pytest.mark.parametrize("value", [0, 16])
+    def test_stream_buffer_is_accepted_but_deprecated(self, value: int) -> None:
+        # Old code still runs: the setting is kept and ignored, with a warning naming it.
+        with pytest.warns(DeprecationWarning, match=r"Limits\.stream_buffer is ignored"):
+            assert Limits(stream_buffer=value).stream_buffer == value
 
 
 @pytest.mark.parametrize(
