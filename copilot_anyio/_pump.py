@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from contextlib import suppress
-from typing import Any, Final, Generic, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar, cast
 
 import anyio
 
@@ -209,7 +209,7 @@ class Pump(Generic[ChunkT, ResultT]):
         be finalised by the garbage collector instead."""
         body = self.body
         try:
-            if body is not self.response.stream:
+            if body is not cast(object, self.response.stream):
                 closer = getattr(body, "aclose", None)
                 if closer is not None:
                     with anyio.move_on_after(CLOSE_GRACE, shield=True), suppress(Exception):

@@ -24,6 +24,7 @@ import json
 import random
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Final, Protocol
 
 import anyio
@@ -187,6 +188,9 @@ class Sender:
         response = await self.send(request, auth)
         content_type = response.content_type
         if not content_type or "text/event-stream" in content_type.lower():
+            # The stream may stay open for minutes: it keeps what names the request, not its
+            # body (a conversation's whole history, on the IDE flavour).
+            response.request = replace(response.request, json=None)
             return response
         try:
             body = await read_error_body(response, within=self.timeouts.first_byte)

@@ -3,6 +3,7 @@ cookies that are never kept, redirects that are never followed, ids that stay on
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from typing import Any
@@ -21,6 +22,9 @@ from copilot_anyio import (
     UnexpectedResponseError,
     UsageError,
 )
+from copilot_anyio._http import Request, Response
+from copilot_anyio._retry import RetryPolicy
+from copilot_anyio._send import Sender
 from copilot_anyio.emulator import EmulatorConfig, reply_for, serve_emulator
 
 from ._raw_http import RawServer, Seen, json_reply, raw_server, sse_reply
@@ -372,3 +376,43 @@ async def test_a_consumer_that_stops_asking_stops_the_socket_being_read() -> Non
     assert held < 64 * 2**20  # socket buffers, not the whole reply
     assert after_the_pause > 0  # reading again let the server go on
     assert {chunk.text for chunk in [first, *more]} == {"x" * 1000}
+
+
+async def test_an_open_stream_keeps_what_names_its_request_not_its_body() -> None:
+    # A stream may stay open for minutes; its request body (on the IDE flavour, the whole
+    # conversation history) is not kept alive with it. Errors and reprs still name the request.
+    class Body(dict[str, str]):
+        pass  # unlike a dict, it can be weakly referenced
+
+    body = Body(prompt="x" * 100_000)
+    sent: list[Request] = []
+
+    class Streams:
+        async def send(self, request: Request) -> Response:
+            sent.append(request)
+            return Response(
+                200, {"content-type": "text/event-stream"}, _Empty(), request.with_headers({})
+            )
+
+        async def aclose(self) -> None:
+            pass
+
+    sender = Sender(Streams(), retry=RetryPolicy(), timeouts=Timeouts())
+    response = await sender.open_stream(Request("POST", "http://127.0.0.1:1/x", json=body))
+    gone = weakref.ref(body)
+    del body
+    sent.clear()
+    assert gone() is None
+    assert (response.request.method, response.request.url) == ("POST", "http://127.0.0.1:1/x")
+    assert response.request.json is None
+
+
+class _Empty:
+    def __aiter__(self) -> _Empty:
+        return self
+
+    async def __anext__(self) -> bytes:
+        raise StopAsyncIteration
+
+    async def aclose(self) -> None:
+        pass
