@@ -8,6 +8,9 @@ the limit), writes the buffer and reads until the response head is parsed (``_pa
 llhttp). It returns a ``Response`` whose body reads the same connection: each ``receive`` of
 the socket is parsed at once and its body bytes handed up whole, one piece per read.
 
+Connecting resolves a host name once per ``DNS_TTL`` and dials its addresses directly
+(``_dial.py``), not through ``anyio.connect_tcp``'s thread and task group per connection.
+
 Timeouts are per phase and cost one cancel scope per phase, never one per read: connecting
 (TCP, a proxy's ``CONNECT``, TLS) under ``Timeouts.connect``; writing under ``Timeouts.write``,
 then the same scope re-armed for ``Timeouts.first_byte`` until the head is in; waiting for a
@@ -57,6 +60,7 @@ from .._errors import (
 )
 from .._http import Request, Response, unsafe_header
 from ._connection import Connection
+from ._dial import Resolver, connect_any
 from ._parser import MAX_HEAD, ParseError, ResponseParser
 from ._pool import KEEPALIVE_EXPIRY, Pool
 from ._tls import ssl_context
@@ -316,6 +320,7 @@ class LeanTransport:
         self._context = verify if isinstance(verify, ssl.SSLContext) else None
         self._proxy = None if proxy is None else _Proxy(proxy)
         self._env_proxies: dict[str, _Proxy | None] = {}
+        self._resolver = Resolver()
 
     @classmethod
     async def open(
@@ -496,7 +501,8 @@ class LeanTransport:
             with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
                 try:
                     first = origin if proxy is None else proxy.origin
-                    stream = await anyio.connect_tcp(first.host, first.port)
+                    addresses = await self._resolver.resolve(first.host, first.port)
+                    stream = await connect_any(addresses, first.port)
                     if first.tls:
                         stream = await self._tls(stream, first)
                     if proxy is not None and origin.tls:

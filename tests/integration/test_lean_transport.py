@@ -381,6 +381,29 @@ async def test_a_refused_connection_is_a_connect_error() -> None:
             assert transport.pool.open_connections == 0
 
 
+async def test_a_host_name_is_looked_up_once_for_many_connections() -> None:
+    # "localhost" may name ::1 first, where nothing listens: that attempt fails at once and
+    # 127.0.0.1 is dialled next. Three connections at once, one lookup.
+    async def slow(stream: anyio.abc.ByteStream, seen: Seen) -> bool:
+        await anyio.sleep(0.2)  # keeps each connection busy, so each request needs its own
+        return await ok(stream, seen)
+
+    with anyio.fail_after(10):
+        async with serve(slow) as server, lean() as transport:
+            url = server.url.replace("127.0.0.1", "localhost")
+            results: list[tuple[int, bytes]] = []
+
+            async def one() -> None:
+                results.append(await fetch(transport, Request("GET", url + "/")))
+
+            async with anyio.create_task_group() as tg:
+                for _ in range(3):
+                    tg.start_soon(one)
+            assert results == [(200, b"GET / HTTP/1.1")] * 3
+            assert server.connections == 3
+            assert transport._resolver.lookups == 1
+
+
 async def test_no_response_head_in_time_is_a_read_timeout() -> None:
     async def silent(stream: anyio.abc.ByteStream, seen: Seen) -> bool:
         await anyio.sleep_forever()
