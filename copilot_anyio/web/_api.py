@@ -1,7 +1,7 @@
 """The web flavour's requests, sent through the one send loop; no task and no loop of its own.
 
 ``WebAPI`` is shared by ``CopilotClient`` (which adds a task group, background refresh and
-memory-stream streaming) and by the ``GithubCopilot`` facade (an async generator, which must not
+an idle watchdog for its ``ChatStream``s) and by the ``GithubCopilot`` facade (an async generator, which must not
 own a task group). Requests are described by ``_wire`` without any credential; the auths here
 add the github.com cookies (for the web token) or the web token (for everything else), and
 ``Sender`` applies the 401 and retry rules.
