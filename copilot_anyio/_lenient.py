@@ -18,6 +18,7 @@ Pure. Strict reading uses msgspec (as the IDE flavour does), then the standard l
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Final
 
 import msgspec
@@ -25,6 +26,10 @@ import msgspec
 from ._errors import MalformedEventError
 
 __all__ = ["SKIP", "SingleNewlineFraming", "event_json"]
+
+#: A line ending in ``}`` without a blank line after it (or at the end of the chunk, where the
+#: next chunk decides).
+_UNFRAMED: Final = re.compile(rb"\}\r?\n(?!\r?\n)")
 
 #: What ``event_json`` returns for a payload that is not an event of ours.
 SKIP: Final[Any] = object()
@@ -66,9 +71,11 @@ class SingleNewlineFraming:
     """Bytes in, bytes out: a blank line after each line that ends in ``}``.
 
     Handles LF and CRLF line ends (``}\\n`` → ``}\\n\\n``, ``}\\r\\n`` → ``}\\r\\n\\r\\n``), with
-    ``bytes.replace`` per chunk (C speed). The only state is the tail of the previous chunk, for
-    a ``}`` / CR / LF run split between chunks. A CR-only stream is left alone: a lone CR cannot
-    be told from the first half of a CRLF without waiting for the next byte.
+    ``bytes.replace`` per chunk (C speed); a chunk whose lines already have their blank line
+    (one regular expression search tells) is passed on untouched. The only state is the tail of the
+    previous chunk, for a ``}`` / CR / LF run split between chunks. A CR-only stream is left
+    alone: a lone CR cannot be told from the first half of a CRLF without waiting for the next
+    byte.
     """
 
     __slots__ = ("_tail",)
@@ -78,6 +85,12 @@ class SingleNewlineFraming:
 
     def feed(self, data: bytes) -> bytes:
         if not data:
+            return data
+        if not self._tail and not data.endswith((b"}", b"}\r")) and not _UNFRAMED.search(data):
+            # Already framed (every such line is followed by a blank one; the usual stream):
+            # passed on as it is. An extra blank line would cost nothing in events, but would
+            # keep the decoder off its fast paths, which take stray blank lines for the
+            # general case.
             return data
         out = data.replace(b"}\r\n", b"}\r\n\r\n").replace(b"}\n", b"}\n\n")
         tail = self._tail

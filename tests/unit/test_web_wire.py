@@ -5,11 +5,14 @@ as ChatChunk / ChatResult values. No sockets, no event loop.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from copilot_anyio._errors import (
     IncompleteStreamError,
@@ -826,6 +829,34 @@ class TestSingleNewlineFraming:
         decoder = SSEDecoder()
         plain = [e.data for e in decoder.feed(stream) + decoder.feed_eof()]
         assert decode_framed([stream]) == plain
+
+    @pytest.mark.parametrize("stream", [framed("\n"), framed("\r\n", "\r\n")])
+    def test_a_framed_chunk_is_passed_on_untouched(self, stream: bytes) -> None:
+        # No extra blank line: the exact decoder keeps to its fast path for such streams.
+        framing = SingleNewlineFraming()
+        assert framing.feed(stream) == stream
+        assert framing.feed(stream) == stream
+
+    @given(
+        st.lists(
+            st.tuples(
+                st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
+                st.sampled_from(["\n", "\n\n", "\r\n", "\r\n\r\n", "\n: ping\n", "\n\n\n"]),
+            ),
+            min_size=1,
+            max_size=8,
+        ),
+        st.lists(st.integers(min_value=0, max_value=2_000), max_size=6),
+    )
+    def test_any_mix_of_framings_and_cuts_keeps_every_event(
+        self, events: list[tuple[str, str]], cuts: list[int]
+    ) -> None:
+        datas = [json.dumps({"i": i, "t": text}) for i, (text, _) in enumerate(events)]
+        stream = "".join(f"data: {d}{end}" for d, (_, end) in zip(datas, events, strict=True))
+        raw = stream.encode()
+        points = sorted({0, len(raw), *(c % (len(raw) + 1) for c in cuts)})
+        chunks = [raw[a:b] for a, b in itertools.pairwise(points)]
+        assert decode_framed(chunks) == datas
 
     def test_lines_not_ending_in_a_brace_untouched(self) -> None:
         assert SingleNewlineFraming().feed(b"data: [DONE]\n: ping\n") == (b"data: [DONE]\n: ping\n")
