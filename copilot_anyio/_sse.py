@@ -38,9 +38,11 @@ observations make that possible.
    uninterpreted. A chunk with no LF (most small chunks) is just appended. Otherwise the last
    ``\\n\\n`` in the buffer and the chunk together splits them: everything before it is a
    *region* of whole events, interpreted from an empty state; the rest becomes the buffer.
-   The last LF usually ends that blank line, so one ``memrchr`` and a byte test find it.
-   (An event that outgrew ``bytes``, below, is not copied for every chunk: its chunks are
-   searched on their own, minding a blank line that straddles two of them.)
+   The last LF usually ends that blank line, so one ``memrchr`` and a byte test find it;
+   when the chunk ends with the blank line (a server that flushes every event) there is
+   nothing to search and no rest. (An event that outgrew ``bytes``, below, is not copied
+   for every chunk: its chunks are searched on their own, minding a blank line that
+   straddles two of them.)
 
 A region is interpreted by the first of these that applies:
 
@@ -503,18 +505,24 @@ class SSEDecoder:
         if type(buf) is bytes:
             # A small buffer: look at it and the chunk together (a blank line may straddle).
             raw = buf + data
-            end = raw.rfind(10)
-            if end > 0 and raw[end - 1] == 10:
-                end += 1
+            if raw[-2:] == b"\n\n":
+                # The chunk ends with a blank line (as when a server flushes every event):
+                # nothing is left over.
+                end = len(raw)
+                self._buf = b""
             else:
-                end = raw.rfind(b"\n\n", 0, end) + 2
-                if end == 1:
-                    # Line endings but no blank line: keep the bytes.
-                    self._buf = self._grow(raw) if len(raw) > self._grow_at else raw
-                    return []
-            # The region is raw[:end]; it is cut only where needed (fast path 1 cuts the
-            # payloads straight out of raw).
-            self._buf = b"" if end == len(raw) else raw[end:]
+                end = raw.rfind(10)
+                if end > 0 and raw[end - 1] == 10:
+                    end += 1
+                else:
+                    end = raw.rfind(b"\n\n", 0, end) + 2
+                    if end == 1:
+                        # Line endings but no blank line: keep the bytes.
+                        self._buf = self._grow(raw) if len(raw) > self._grow_at else raw
+                        return []
+                # The region is raw[:end]; it is cut only where needed (fast path 1 cuts the
+                # payloads straight out of raw).
+                self._buf = raw[end:]
             if len(raw) > self._limit:
                 # Together the complete events and the rest exceed the limit: look closer.
                 self._check_sizes(raw[:end])
