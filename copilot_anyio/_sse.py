@@ -97,7 +97,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Final, cast, final
 
 from ._errors import EventTooLarge, UsageError
@@ -301,18 +300,24 @@ def _typed_events(lines: list[bytes], last_id: str) -> list[ServerSentEvent] | N
         if not all(found):
             return None
     types = cast("list[str]", found)
+    # The data lines, each with an LF before it, split at "\ndata: ": as no line holds an LF,
+    # that cuts exactly before the lines that start with "data: ", so n + 1 pieces (the
+    # first empty) mean that all of them do, and the pieces are their values.
     data = lines[1::3]
-    if sum(map(bytes.startswith, data, repeat(b"data: ", n))) != n:
+    data.insert(0, b"")
+    values = b"\n".join(data).split(b"\ndata: ")
+    if len(values) != n + 1:
         return None
+    del values[0]
     if _CLASS_SWAP:
         # As in _swap_data_events.
         events: list[ServerSentEvent] = []
         append = events.append
         try:
-            for t, d in zip(types, data, strict=True):
+            for t, v in zip(types, values, strict=True):
                 ev = _Blank()
                 ev.event = t
-                ev.data = d[6:].decode()
+                ev.data = v.decode()
                 ev.id = last_id
                 ev.retry = None
                 ev.__class__ = ServerSentEvent  # type: ignore[assignment]
@@ -321,8 +326,8 @@ def _typed_events(lines: list[bytes], last_id: str) -> list[ServerSentEvent] | N
         except UnicodeDecodeError:
             pass
     return [
-        _make_event(t, d[6:].decode("utf-8", "replace"), last_id, None)
-        for t, d in zip(types, data, strict=True)
+        _make_event(t, v.decode("utf-8", "replace"), last_id, None)
+        for t, v in zip(types, values, strict=True)
     ]
 
 
