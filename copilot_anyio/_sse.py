@@ -307,12 +307,17 @@ def _typed_events(lines: list[bytes], last_id: str) -> list[ServerSentEvent] | N
     if len(lines) != 3 * n + 1 or lines[2::3].count(b"") != n:
         return None
     type_lines = lines[0 : 3 * n : 3]
-    found = list(map(_EVENT_TYPES.get, type_lines))
-    if not all(found):  # a miss (None): an empty type is never in the map
-        found = [t or _learn_type(line) for t, line in zip(found, type_lines, strict=True)]
-        if not all(found):
-            return None
-    types = cast("list[str]", found)
+    first = _EVENT_TYPES.get(lines[0])
+    if first is not None and type_lines.count(lines[0]) == n:
+        # A run of one type (text deltas): one lookup, and comparisons cheaper than hashing.
+        types = [first] * n
+    else:
+        found = list(map(_EVENT_TYPES.get, type_lines))
+        if not all(found):  # a miss (None): an empty type is never in the map
+            found = [t or _learn_type(line) for t, line in zip(found, type_lines, strict=True)]
+            if not all(found):
+                return None
+        types = cast("list[str]", found)
     # The data lines, each with an LF before it, split at "\ndata: ": as no line holds an LF,
     # that cuts exactly before the lines that start with "data: ", so n + 1 pieces (the
     # first empty) mean that all of them do, and the pieces are their values.
