@@ -557,9 +557,10 @@ class SSEDecoder:
         if type(buf) is bytes:
             # A small buffer: look at it and the chunk together (a blank line may straddle).
             raw = buf + data
-            if raw[-2:] == b"\n\n":
+            if data[-1] == 10 and raw[-2:] == b"\n\n":
                 # The chunk ends with a blank line (as when a server flushes every event):
-                # nothing is left over.
+                # nothing is left over. (Testing the last byte first keeps this cheap for
+                # the many chunks that do not end in LF.)
                 end = len(raw)
                 self._buf = b""
             else:
