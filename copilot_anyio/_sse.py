@@ -38,9 +38,11 @@ observations make that possible.
    uninterpreted. A chunk with no LF (most small chunks) is just appended. Otherwise the last
    ``\\n\\n`` in the buffer and the chunk together splits them: everything before it is a
    *region* of whole events, interpreted from an empty state; the rest becomes the buffer.
-   The last LF usually ends that blank line, so one ``memrchr`` and a byte test find it.
-   (An event that outgrew ``bytes``, below, is not copied for every chunk: its chunks are
-   searched on their own, minding a blank line that straddles two of them.)
+   The last LF usually ends that blank line, so one ``memrchr`` and a byte test find it;
+   when the chunk ends with the blank line (a server that flushes every event) there is
+   nothing to search and no rest. (An event that outgrew ``bytes``, below, is not copied
+   for every chunk: its chunks are searched on their own, minding a blank line that
+   straddles two of them; the complete events are then cut out as ``bytes`` again.)
 
 A region is interpreted by the first of these that applies:
 
@@ -50,8 +52,14 @@ A region is interpreted by the first of these that applies:
   ``\\n\\ndata: ``; when no piece contains an LF (one ``join`` and one ``memchr``), every
   block was one ``data:`` line and the pieces are the payloads.
 * **Fast path 2, ``event: <type>`` + ``data: <value>`` blocks** (Responses and Anthropic
-  Messages streams): the same for one event; for several, the region split on LF must read
-  type, data, blank, type, data, blank, ..., which a few C-level passes over the list check.
+  Messages streams): the region split on LF must read type, data, blank, type, data, blank,
+  ..., which a few C-level passes over the list check (four pieces are one event). The
+  blank lines are counted. A stream repeats a handful of types, so whole ``event: <type>``
+  lines are looked up in a small shared table (``_EVENT_TYPES``) that gives the type as
+  text: one pass checks them all, and no type is cut out and decoded again. The data lines,
+  joined behind an LF, split at ``\\ndata: `` into one piece more than there are lines
+  exactly when every one of them starts with ``data: `` (no line holds an LF), and the
+  pieces are the values.
 * **The general path** for anything else (comments, ``id:``, ``retry:``, multi-line data, no
   space after the colon, unknown fields, stray blank lines, an empty type): the region is
   decoded and interpreted block by block, line by line, as a direct transcription of the
@@ -59,10 +67,20 @@ A region is interpreted by the first of these that applies:
   produce exactly what it would (the property tests compare all of them with a reference
   interpreter written from the standard).
 
-Building the event objects is then the largest single cost, so it avoids the frozen
-dataclass's slow generated ``__init__`` (see ``_EventBuilder`` and ``_Blank``), and payloads
-are decoded with a strict ``decode()`` first (faster than one with arguments, and the same
-text whenever it succeeds; on invalid UTF-8 the run is decoded again with replacement).
+Where the time goes then (IDE corpus, 1 KiB chunks, CPython 3.11): about 40 % in decoding the
+payloads and keeping the strings, a fifth to a quarter in building and keeping the event
+objects, the rest in framing, whose largest part is the split at ``\\n\\ndata: `` (CPython's
+search for several bytes is not vectorised; only ``in``, ``find`` and ``rfind`` of a single
+byte use ``memchr``). Event objects avoid the frozen dataclass's slow generated ``__init__``
+(see ``_EventBuilder`` and ``_Blank``), and payloads are decoded with a strict ``decode()``
+first (faster than one with arguments, and the same text whenever it succeeds; on invalid UTF-8
+the run is decoded again with replacement). Measured and found slower: decoding a region's
+payloads in one call and splitting the text (one non-ASCII character makes the whole text wide,
+and every piece is then scanned and narrowed again), and a Python loop that finds each event's
+end with one ``memchr``; decoding through ``map()`` is no faster. Method calls with optional
+arguments (``find``, ``startswith``) cost more than ``in`` with an integer, slicing or a
+comparison, and ``b"..." in data`` costs more than ``find`` (it first tries the integer form
+and discards the exception).
 
 Bounded memory: the buffer holds at most one incomplete event. When the bytes of the event
 being received exceed ``max_event_size``, :class:`EventTooLarge` is raised; a line that never
@@ -92,7 +110,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Final, cast, final
 
 from ._errors import EventTooLarge, UsageError
@@ -251,35 +268,74 @@ _make_events = _swap_data_events if _CLASS_SWAP else _descriptor_data_events
 """Data events of type "message" for the UTF-8 ``payloads``."""
 
 
-def _typed_events(region: bytes, last_id: str) -> list[ServerSentEvent] | None:
+_EVENT_TYPES: Final[dict[bytes, str]] = {}
+"""Event types met on fast path 2, by their whole line: ``b"event: <type>"`` -> ``"<type>"``.
+
+A stream uses a handful of types over and over, so looking the line up (its hash is computed
+once per line, in C) replaces cutting the type out and decoding it for every event, and all
+its events share one ``str`` per type. The map is a pure function of the line (the type
+decoded with U+FFFD replacement), shared by all decoders and bounded: a stream of ever new
+types fills it up and then merely misses.
+"""
+_EVENT_TYPES_MAX: Final = 512
+_EVENT_LINE_MAX: Final = 256
+
+
+def _learn_type(line: bytes) -> str | None:
+    """The type on ``line`` if it reads ``b"event: <type>"`` with a non-empty type, else None.
+
+    The slow side of ``_EVENT_TYPES``, which remembers the answer if there is room. (An empty
+    type means "message" and is left to the general path, like any other line.)
+    """
+    if line[:7] != b"event: " or len(line) == 7:
+        return None
+    event_type = line[7:].decode("utf-8", "replace")
+    if len(_EVENT_TYPES) < _EVENT_TYPES_MAX and len(line) <= _EVENT_LINE_MAX:
+        _EVENT_TYPES[line] = event_type
+    return event_type
+
+
+def _typed_events(lines: list[bytes], last_id: str) -> list[ServerSentEvent] | None:
     """Events for a region made only of "event: <type>\\ndata: <value>" blocks, else None.
 
-    Split into lines, such a region reads type, data, blank, type, data, blank... and a
-    final empty piece after the last LF; every check below is one C-level pass over the
-    lines.
+    ``lines`` is the region split at LF. For such a region they read type, data, blank,
+    type, data, blank... and a final empty piece after the last LF; every check below is one
+    C-level pass over the lines (the type lines are checked by finding them in
+    ``_EVENT_TYPES``).
     """
-    lines = region.split(b"\n")
     n = len(lines) // 3
     if len(lines) != 3 * n + 1 or lines[2::3].count(b"") != n:
         return None
-    types = lines[0 : 3 * n : 3]
+    type_lines = lines[0 : 3 * n : 3]
+    first = _EVENT_TYPES.get(lines[0])
+    if first is not None and type_lines.count(lines[0]) == n:
+        # A run of one type (text deltas): one lookup, and comparisons cheaper than hashing.
+        types = [first] * n
+    else:
+        found = list(map(_EVENT_TYPES.get, type_lines))
+        if not all(found):  # a miss (None): an empty type is never in the map
+            found = [t or _learn_type(line) for t, line in zip(found, type_lines, strict=True)]
+            if not all(found):
+                return None
+        types = cast("list[str]", found)
+    # The data lines, each with an LF before it, split at "\ndata: ": as no line holds an LF,
+    # that cuts exactly before the lines that start with "data: ", so n + 1 pieces (the
+    # first empty) mean that all of them do, and the pieces are their values.
     data = lines[1::3]
-    starts = type(region).startswith  # region may be a bytearray (see SSEDecoder._grow)
-    if (
-        sum(map(starts, types, repeat(b"event: ", n))) != n
-        or sum(map(starts, data, repeat(b"data: ", n))) != n
-        or types.count(b"event: ")  # an empty type is "message": left to the general path
-    ):
+    data.insert(0, b"")
+    values = b"\n".join(data).split(b"\ndata: ")
+    if len(values) != n + 1:
         return None
+    del values[0]
     if _CLASS_SWAP:
         # As in _swap_data_events.
         events: list[ServerSentEvent] = []
         append = events.append
         try:
-            for t, d in zip(types, data, strict=True):
+            for t, v in zip(types, values, strict=True):
                 ev = _Blank()
-                ev.event = t[7:].decode()
-                ev.data = d[6:].decode()
+                ev.event = t
+                ev.data = v.decode()
                 ev.id = last_id
                 ev.retry = None
                 ev.__class__ = ServerSentEvent  # type: ignore[assignment]
@@ -288,10 +344,8 @@ def _typed_events(region: bytes, last_id: str) -> list[ServerSentEvent] | None:
         except UnicodeDecodeError:
             pass
     return [
-        _make_event(
-            t[7:].decode("utf-8", "replace"), d[6:].decode("utf-8", "replace"), last_id, None
-        )
-        for t, d in zip(types, data, strict=True)
+        _make_event(t, v.decode("utf-8", "replace"), last_id, None)
+        for t, v in zip(types, values, strict=True)
     ]
 
 
@@ -503,18 +557,25 @@ class SSEDecoder:
         if type(buf) is bytes:
             # A small buffer: look at it and the chunk together (a blank line may straddle).
             raw = buf + data
-            end = raw.rfind(10)
-            if end > 0 and raw[end - 1] == 10:
-                end += 1
+            if data[-1] == 10 and raw[-2:] == b"\n\n":
+                # The chunk ends with a blank line (as when a server flushes every event):
+                # nothing is left over. (Testing the last byte first keeps this cheap for
+                # the many chunks that do not end in LF.)
+                end = len(raw)
+                self._buf = b""
             else:
-                end = raw.rfind(b"\n\n", 0, end) + 2
-                if end == 1:
-                    # Line endings but no blank line: keep the bytes.
-                    self._buf = self._grow(raw) if len(raw) > self._grow_at else raw
-                    return []
-            # The region is raw[:end]; it is cut only where needed (fast path 1 cuts the
-            # payloads straight out of raw).
-            self._buf = b"" if end == len(raw) else raw[end:]
+                end = raw.rfind(10)
+                if end > 0 and raw[end - 1] == 10:
+                    end += 1
+                else:
+                    end = raw.rfind(b"\n\n", 0, end) + 2
+                    if end == 1:
+                        # Line endings but no blank line: keep the bytes.
+                        self._buf = self._grow(raw) if len(raw) > self._grow_at else raw
+                        return []
+                # The region is raw[:end]; it is cut only where needed (fast path 1 cuts the
+                # payloads straight out of raw).
+                self._buf = raw[end:]
             if len(raw) > self._limit:
                 # Together the complete events and the rest exceed the limit: look closer.
                 self._check_sizes(raw[:end])
@@ -530,7 +591,8 @@ class SSEDecoder:
                 return []
             # Here end == 1 means that the blank line straddles the chunks: the buffer ends a
             # line and this chunk starts with an LF, so the events end after that LF.
-            raw = buf + data[:end]
+            # Back to bytes (one copy of the event, once), as the paths below expect.
+            raw = b"".join((buf, data[:end]))
             self._buf = data[end:]
             end = len(raw)
             if len(buf) + len(data) > self._limit:
@@ -567,26 +629,27 @@ class SSEDecoder:
             # Fast path 2, "event: <type>" + "data: <value>" blocks (Responses and Messages
             # streams), checked the same way: three LFs per block, and each block's second
             # line a data line.
-            lf = region.find(10)
-            payload = region[lf + 1 : -2]
-            if lf > 7 and payload[:6] == b"data: " and 10 not in payload:
-                # One event. A non-empty type, so it is not renamed "message".
-                try:
-                    event_type = region[7:lf].decode()
-                    data_text = payload[6:].decode()
-                except UnicodeDecodeError:
-                    event_type = region[7:lf].decode("utf-8", "replace")
-                    data_text = payload[6:].decode("utf-8", "replace")
-                if not _CLASS_SWAP:  # pragma: no cover
-                    return [_make_event(event_type, data_text, self._last_event_id, None)]
-                ev = _Blank()
-                ev.event = event_type
-                ev.data = data_text
-                ev.id = self._last_event_id
-                ev.retry = None
-                ev.__class__ = ServerSentEvent  # type: ignore[assignment]
-                return [ev]  # type: ignore[list-item]
-            typed = _typed_events(region, self._last_event_id)
+            lines = region.split(b"\n")
+            if len(lines) == 4 and lines[1][:6] == b"data: ":
+                # One event: type, data, the blank line and the empty piece after it.
+                event_type = _EVENT_TYPES.get(lines[0]) or _learn_type(lines[0])
+                if event_type is not None:
+                    # A non-empty type, so it is not renamed "message".
+                    value = lines[1][6:]
+                    try:
+                        data_text = value.decode()
+                    except UnicodeDecodeError:
+                        data_text = value.decode("utf-8", "replace")
+                    if not _CLASS_SWAP:  # pragma: no cover
+                        return [_make_event(event_type, data_text, self._last_event_id, None)]
+                    ev = _Blank()
+                    ev.event = event_type
+                    ev.data = data_text
+                    ev.id = self._last_event_id
+                    ev.retry = None
+                    ev.__class__ = ServerSentEvent  # type: ignore[assignment]
+                    return [ev]  # type: ignore[list-item]
+            typed = _typed_events(lines, self._last_event_id)
             if typed is not None:
                 return typed
         return self._interpret(region.decode("utf-8", "replace"))

@@ -201,6 +201,50 @@ def test_agrees_with_the_whatwg_oracle(case: tuple[bytes, list[bytes]]) -> None:
     assert decoder.reconnection_time == expected.reconnection_time
 
 
+# Blocks shaped like the fast paths' input (single data lines, event + data pairs) and their
+# near misses: lines that merely look like a type or a data line, a type line that is really
+# a data line, an empty type, a missing space, invalid UTF-8, extra lines (some of which
+# line up with the type, data, blank pattern of fast path 2).
+_fast_path_blocks = st.sampled_from(
+    [
+        b"data: x\n\n",
+        b'data: {"a":1}\n\n',
+        b"data: \n\n",
+        b"data: \xe2\x82\xac\xff\n\n",
+        b"event: a\ndata: 1\n\n",
+        b"event: b\ndata: \n\n",
+        b"event: \xffb\ndata: 2\n\n",
+        b"event: a\ndata: event: a\n\n",
+        b"event: a\ndata: data: 3\n\n",
+        b"data: event: a\ndata: 4\n\n",
+        b"event: a\ndata:5\n\n",
+        b"event:\ndata: 6\n\n",
+        b"event: \ndata: 7\n\n",
+        b"event: a\nevent: b\ndata: 8\n\n",
+        b"event: a\ndata: 9\ndata: 10\n\n",
+        b"event: a\n\n",
+        b"event: a\ndata: 11\nid: 1\n\n",
+        b"event: a\ndata: 12\n\n\n",
+        b"event: a\ndata: 13\nid: 5\nevent: b\ndata: 14\n\n",
+        b"event: a\ndata: 15\n: c\nevent: b\ndata: 16\n\n",
+        b": comment\n\n",
+        b"\n",
+    ]
+)
+_fast_path_streams = st.builds(
+    lambda blocks, crlf: b"".join(blocks).replace(b"\n", b"\r\n") if crlf else b"".join(blocks),
+    st.lists(_fast_path_blocks, max_size=12),
+    st.booleans(),
+)
+
+
+@given(stream_and_chunks(_fast_path_streams))
+def test_fast_path_shapes_agree_with_the_whatwg_oracle(case: tuple[bytes, list[bytes]]) -> None:
+    stream, chunks = case
+    assert as_oracle(run(chunks)) == interpret(stream).events
+    assert as_oracle(run([stream])) == interpret(stream).events
+
+
 @given(st.data(), st.binary(max_size=64).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")))
 def test_data_bytes_decode_as_python_decodes_them(data: st.DataObject, value: bytes) -> None:
     # Invalid UTF-8 never raises and becomes U+FFFD exactly where Python's own decoder puts

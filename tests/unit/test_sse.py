@@ -20,6 +20,7 @@ from copilot_anyio import (
     ServerSentEvent,
     SSEDecoder,
     UsageError,
+    _sse,
     encode_comment,
     encode_event,
 )
@@ -310,6 +311,21 @@ class TestEventField:
 
     def test_event_without_data_is_not_dispatched(self) -> None:
         assert_decodes(b"event: ping\n\n", [])
+
+    def test_invalid_utf8_type_is_replaced_the_same_every_time(self) -> None:
+        # Fast path 2 remembers types by their raw line; the remembered text must be what the
+        # general path gives.
+        stream = b"event: \xffa\xe2\x82\ndata: 1\n\n" * 3
+        assert_decodes(stream, [ev("1", "\ufffda\ufffd")] * 3)
+
+    def test_many_distinct_types(self) -> None:
+        # More types than the decoder remembers: the ones it cannot remember decode the same.
+        stream = b"".join(b"event: t%d\ndata: %d\n\n" % (i, i) for i in range(1500))
+        expected = [ev(str(i), f"t{i}") for i in range(1500)]
+        for size in (1, 7, 64, 1024, len(stream)):
+            chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+            assert decode(chunks)[0] == expected
+        assert len(_sse._EVENT_TYPES) <= _sse._EVENT_TYPES_MAX
 
 
 class TestIdField:
