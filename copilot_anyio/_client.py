@@ -130,7 +130,7 @@ class CopilotClient(anyio.AsyncContextManagerMixin):
 
     Other options: ``model`` (default ``"gpt-4o"``); ``timeouts`` (``Timeouts``: network phases,
     never a total deadline: use ``anyio.fail_after`` for that); ``limits`` (``Limits``: requests
-    in flight per account, the excess queues; the connection pool matches; the stream buffer);
+    in flight per account, the excess queues; the connection pool matches);
     ``retry`` (``RetryPolicy``); ``http`` (``"lean"``, the default: HTTP/1.1 over AnyIO streams;
     or ``"httpx"``, also chosen for a SOCKS proxy; else ``COPILOT_ANYIO_TRANSPORT``); ``proxy``,
     ``verify``, ``trust_env`` (for either); ``transport`` (a ``Transport`` of your own, or an

@@ -247,19 +247,25 @@ async def collect(pump: Pump[Any, ResultT], idle: float) -> ResultT:
 
 
 class Watch:
-    """One stream under an ``IdleWatchdog``: its reader sets ``scope`` (the read in progress)
-    and ``paused`` (not reading: the caller has the chunks), and ``done`` when it is finished."""
+    """One stream under an ``IdleWatchdog``: its reader sets ``scope`` to the scope of each
+    read (left behind, exited, between reads: cancelling it then does nothing) and calls
+    ``release`` when the stream is finished."""
 
-    __slots__ = ("done", "idle", "paused", "pump", "scope")
+    __slots__ = ("done", "idle", "pump", "scope")
 
     def __init__(self, pump: Pump[Any, Any], idle: float) -> None:
-        self.pump = pump
+        self.pump: Pump[Any, Any] | None = pump
         self.idle = idle
-        #: the scope of the read in progress, cancelled on a stall
+        #: the scope of the read in progress (or of the last one), cancelled on a stall
         self.scope: anyio.CancelScope | None = None
-        #: not reading: a caller busy with its chunks is not an idle server
-        self.paused = True
         self.done = False
+
+    def release(self) -> None:
+        """The stream is finished: the watchdog drops it at its next look, and meanwhile
+        holds nothing of it (its pump holds the text)."""
+        self.done = True
+        self.pump = None
+        self.scope = None
 
 
 class IdleWatchdog:
@@ -308,10 +314,12 @@ class IdleWatchdog:
                     self._wake = anyio.Event()
                 continue
             heapq.heappop(heap)
-            if watch.done:
+            pump = watch.pump
+            if watch.done or pump is None:
                 continue
-            # a caller busy with its chunks is not waiting for the server
-            deadline = (now if watch.paused else watch.pump.last_activity) + watch.idle
+            # A caller busy with its chunks is not waiting for the server: its next read
+            # restarts the clock (``last_activity``), and meanwhile no read's scope is live.
+            deadline = pump.last_activity + watch.idle
             if deadline <= now:
                 if watch.scope is not None:
                     watch.scope.cancel()

@@ -103,6 +103,8 @@ class ChatStream(Generic[ChunkT, ResultT]):
         #: the chunks of the last read, and the next one to hand out
         self._batch: Sequence[ChunkT] = ()
         self._next = 0
+        #: a task is inside ``__anext__`` reading the socket
+        self._reading = False
         self._result: ResultT | None = None
         self._error: CopilotError | None = None
         self._chunks = 0
@@ -154,11 +156,14 @@ class ChatStream(Generic[ChunkT, ResultT]):
         pump = self._pump
         if pump is None:
             return
-        if self._result is not None:
-            # Complete: read the end of the body, briefly, so the connection can be reused.
-            with anyio.move_on_after(_DRAIN_WAIT):
-                await pump.drain()
-        await self._release()
+        try:
+            if self._result is not None:
+                # Complete: read the end of the body, briefly, so the connection can be
+                # reused (a cancelled caller skips this; the release below still happens).
+                with anyio.move_on_after(_DRAIN_WAIT):
+                    await pump.drain()
+        finally:
+            await self._release()
 
     async def _release(self) -> None:
         """Close the response and give the stream's place back (once)."""
@@ -167,7 +172,7 @@ class ChatStream(Generic[ChunkT, ResultT]):
             return
         watch, self._watch = self._watch, None
         if watch is not None:
-            watch.done = True
+            watch.release()
         try:
             await pump.aclose()
         finally:
@@ -196,8 +201,14 @@ class ChatStream(Generic[ChunkT, ResultT]):
                 "iterate a ChatStream inside its `async with` block (e.g. `async with "
                 "client.chat.completions.stream(...) as stream:`)"
             )
+        if self._reading:
+            raise UsageError("a ChatStream is being read by another task: iterate it in one")
+        self._reading = True
         try:
-            chunks = await self._read(pump, watch)
+            try:
+                chunks = await self._read(pump, watch)
+            finally:
+                self._reading = False
         except CopilotError as exc:
             self._error = exc
         except Exception as exc:  # a bug of ours: report it on this stream only
@@ -213,8 +224,10 @@ class ChatStream(Generic[ChunkT, ResultT]):
             # The reply is complete: the result goes out, and the connection back to the
             # pool at once if its body has ended too (else when the block is left).
             if getattr(pump.body, "at_end", False):
-                await pump.drain()
-                await self._release()
+                try:
+                    await pump.drain()
+                finally:
+                    await self._release()
             raise StopAsyncIteration
         # The stream failed: close its response now rather than at the end of the block.
         await self._release()
@@ -230,8 +243,8 @@ class ChatStream(Generic[ChunkT, ResultT]):
             pump.raise_failure()
             broken: TransportError | None = None
             # One scope per read, which the watchdog cancels on a stall: no timer per read.
+            # (Between reads it is left behind, exited: cancelling it then does nothing.)
             scope = watch.scope = anyio.CancelScope()
-            watch.paused = False
             try:
                 with scope:
                     data = await anext(body)
@@ -239,8 +252,6 @@ class ChatStream(Generic[ChunkT, ResultT]):
                 data = b""
             except TransportError as exc:
                 broken = exc
-            finally:
-                watch.paused = True
             if scope.cancelled_caught:
                 stalled = StreamStalledError(f"no event for {self._idle} s")
                 annotate(stalled, pump.accumulator)  # the text and any tool calls begun

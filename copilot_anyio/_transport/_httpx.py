@@ -117,7 +117,7 @@ class _RefuseCookies(http.cookiejar.DefaultCookiePolicy):
 class _Body:
     """An httpx response body as a ``ByteStream`` that raises copilot-anyio errors."""
 
-    __slots__ = ("_closed", "_iterator", "_response", "_shard", "_transport")
+    __slots__ = ("_closed", "_interrupted", "_iterator", "_response", "_shard", "_transport")
 
     def __init__(self, response: httpx.Response, transport: HTTPXTransport, shard: int) -> None:
         self._response = response
@@ -125,11 +125,16 @@ class _Body:
         self._shard = shard
         self._iterator: AsyncIterator[bytes] | None = None
         self._closed = False
+        #: a read was cancelled midway: httpx's iterator is finished and cannot go on
+        self._interrupted = False
 
     def __aiter__(self) -> _Body:
         return self
 
     async def __anext__(self) -> bytes:
+        if self._interrupted:
+            # Its end would read as the end of the body: say what happened instead.
+            raise ReadError("an earlier read of this body was cancelled; httpx cannot resume it")
         if self._iterator is None:
             self._iterator = self._response.aiter_bytes()
         error: CopilotError
@@ -137,6 +142,9 @@ class _Body:
             return await anext(self._iterator)
         except httpx.HTTPError as exc:
             error = map_httpx_error(exc)
+        except anyio.get_cancelled_exc_class():
+            self._interrupted = True
+            raise
         # Raised here, not in the except block: the httpx error holds the request and its
         # Authorization header and must not ride along as __context__.
         raise error

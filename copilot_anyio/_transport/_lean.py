@@ -502,7 +502,7 @@ class LeanTransport:
                 try:
                     first = origin if proxy is None else proxy.origin
                     addresses = await self._resolver.resolve(first.host, first.port)
-                    stream = await connect_any(addresses, first.port)
+                    stream = await connect_any(addresses)
                     if first.tls:
                         stream = await self._tls(stream, first)
                     if proxy is not None and origin.tls:

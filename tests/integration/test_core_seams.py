@@ -14,9 +14,11 @@ import pytest
 from copilot_anyio import (
     APIStatusError,
     CopilotClient,
+    CopilotError,
     GithubCopilot,
     NotFoundError,
     RemoteProtocolError,
+    StreamInterruptedError,
     StreamServerError,
     Timeouts,
     UnexpectedResponseError,
@@ -416,3 +418,154 @@ class _Empty:
 
     async def aclose(self) -> None:
         pass
+
+
+def _event(payload: str) -> bytes:
+    piece = f"data: {payload}\n\n".encode()
+    return f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+
+
+_STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+)
+
+
+async def test_a_finished_stream_left_under_cancellation_gives_its_place_back() -> None:
+    # The reply is complete but its body's end is late (a separate TLS record, a slow proxy):
+    # leaving the block while being cancelled must still close the response and free the
+    # stream's place under max_concurrent_requests.
+    async def held() -> AsyncGenerator[bytes, None]:
+        yield _STREAM_HEAD + _event('{"type":"content","body":"hi"}')
+        yield _event('{"type":"complete","id":"m1"}')
+        await anyio.sleep(3600)  # the chunked terminator never comes
+
+    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
+        if request.path.endswith("/messages"):
+            return held()
+        return await _web_routes(request)
+
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server, _client_on(server) as client:
+            with anyio.move_on_after(0.5) as scope:
+                async with client.threads.stream("hello") as stream:
+                    result = await stream.final()
+                    await anyio.sleep(10)
+            in_flight = client.statistics().requests_in_flight
+    assert scope.cancelled_caught
+    assert result.text == "hi"
+    assert in_flight == 0
+
+
+@pytest.mark.parametrize("http", ["lean", "httpx"])
+async def test_a_step_cancelled_by_the_caller_never_reads_as_the_end_of_the_reply(
+    http: str,
+) -> None:
+    # A caller's own timeout around one step, then it goes on iterating. The lean transport
+    # resumes where it was; httpx cannot, and says so. Neither may end the stream as if the
+    # server had stopped (IncompleteStreamError) or as complete.
+    async def paced() -> AsyncGenerator[bytes, None]:
+        yield _STREAM_HEAD
+        for piece in ("a", "b", "c"):
+            await anyio.sleep(0.3)
+            yield _event('{"type":"content","body":"' + piece + '"}')
+        yield _event('{"type":"complete","id":"m1"}') + b"0\r\n\r\n"
+
+    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
+        if request.path.endswith("/messages"):
+            return paced()
+        return await _web_routes(request)
+
+    texts: list[str] = []
+    outcome: object = None
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server:
+            client = CopilotClient(
+                cookies=ALICE,
+                github_url=server.url,
+                api_url=server.url,
+                github_api_url=server.url,
+                env={},
+                http=http,
+            )
+            async with client, client.threads.stream("hello") as stream:
+                with anyio.move_on_after(0.1) as timed_out:
+                    await stream.__anext__()
+                try:
+                    texts.extend([chunk.text async for chunk in stream])
+                    outcome = stream.result
+                except CopilotError as exc:
+                    outcome = exc
+    assert timed_out.cancelled_caught
+    if http == "lean":
+        assert "".join(texts) == "abc"
+        assert outcome is not None
+        assert not isinstance(outcome, CopilotError)
+    else:
+        assert isinstance(outcome, StreamInterruptedError)
+        assert "cancelled" in str(outcome)
+
+
+async def test_time_the_caller_spends_between_steps_is_not_server_idleness() -> None:
+    # Deltas 0.9 s apart, an idle timeout of 0.6 s, a caller busy 0.7 s with each chunk: the
+    # server is never silent for 0.6 s while the stream waits for it.
+    async def paced() -> AsyncGenerator[bytes, None]:
+        yield _STREAM_HEAD + _event('{"type":"content","body":"a"}')
+        for piece in ("b", "c"):
+            await anyio.sleep(0.9)
+            yield _event('{"type":"content","body":"' + piece + '"}')
+        yield _event('{"type":"complete","id":"m1"}') + b"0\r\n\r\n"
+
+    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
+        if request.path.endswith("/messages"):
+            return paced()
+        return await _web_routes(request)
+
+    texts: list[str] = []
+    with anyio.fail_after(15):
+        async with raw_server(routes) as server:
+            client = CopilotClient(
+                cookies=ALICE,
+                github_url=server.url,
+                api_url=server.url,
+                github_api_url=server.url,
+                env={},
+                timeouts=Timeouts(idle=0.6),
+            )
+            async with client, client.threads.stream("hello") as stream:
+                async for chunk in stream:
+                    texts.append(chunk.text)
+                    await anyio.sleep(0.7)
+    assert "".join(texts) == "abc"
+
+
+async def test_a_second_task_reading_a_stream_is_refused_and_harms_nothing() -> None:
+    async def paced() -> AsyncGenerator[bytes, None]:
+        yield _STREAM_HEAD
+        await anyio.sleep(0.3)
+        yield _event('{"type":"content","body":"a"}')
+        yield _event('{"type":"complete","id":"m1"}') + b"0\r\n\r\n"
+
+    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
+        if request.path.endswith("/messages"):
+            return paced()
+        return await _web_routes(request)
+
+    refused: list[UsageError] = []
+    with anyio.fail_after(10):
+        async with raw_server(routes) as server, _client_on(server) as client:
+            async with client.threads.stream("hello") as stream:
+
+                async def intruder() -> None:
+                    await anyio.sleep(0.1)  # the first reader is waiting on the socket
+                    try:
+                        await stream.__anext__()
+                    except UsageError as exc:
+                        refused.append(exc)
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(intruder)
+                    result = await stream.final()
+    assert [str(e) for e in refused] == [
+        "a ChatStream is being read by another task: iterate it in one"
+    ]
+    assert result.text == "a"
