@@ -4,7 +4,7 @@ cookies that are never kept, redirects that are never followed, ids that stay on
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from typing import Any
 
@@ -48,9 +48,23 @@ async def _web_routes(request: Seen) -> bytes:
     return _sse('{"type":"content","body":"hi"}', '{"type":"complete","id":"m1"}')
 
 
-def _client_on(server: RawServer) -> CopilotClient:
+def _streaming(
+    message: Callable[[], AsyncGenerator[bytes, None]],
+) -> Callable[[Seen], Awaitable[bytes | AsyncGenerator[bytes, None]]]:
+    """The web routes, with each message answered by what ``message()`` sends, as it goes."""
+
+    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
+        if request.path.endswith("/messages"):
+            return message()
+        return await _web_routes(request)
+
+    return routes
+
+
+def _client_on(server: RawServer, **options: Any) -> CopilotClient:
     """A client signed in with ALICE's cookies whose hosts are all ``server``."""
     return CopilotClient(
+        **options,
         cookies=ALICE,
         github_url=server.url,
         api_url=server.url,
@@ -359,13 +373,8 @@ async def test_a_consumer_that_stops_asking_stops_the_socket_being_read() -> Non
             yield framed
             sent += len(framed)
 
-    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
-        if request.path.endswith("/messages"):
-            return endless()
-        return await _web_routes(request)
-
     with anyio.fail_after(20):
-        async with raw_server(routes) as server, _client_on(server) as client:
+        async with raw_server(_streaming(endless)) as server, _client_on(server) as client:
             async with client.threads.stream("hello") as stream:
                 first = await stream.__anext__()
                 await anyio.sleep(0.5)  # the buffers fill up
@@ -439,13 +448,8 @@ async def test_a_finished_stream_left_under_cancellation_gives_its_place_back() 
         yield _event('{"type":"complete","id":"m1"}')
         await anyio.sleep(3600)  # the chunked terminator never comes
 
-    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
-        if request.path.endswith("/messages"):
-            return held()
-        return await _web_routes(request)
-
     with anyio.fail_after(10):
-        async with raw_server(routes) as server, _client_on(server) as client:
+        async with raw_server(_streaming(held)) as server, _client_on(server) as client:
             with anyio.move_on_after(0.5) as scope:
                 async with client.threads.stream("hello") as stream:
                     result = await stream.final()
@@ -470,23 +474,11 @@ async def test_a_step_cancelled_by_the_caller_never_reads_as_the_end_of_the_repl
             yield _event('{"type":"content","body":"' + piece + '"}')
         yield _event('{"type":"complete","id":"m1"}') + b"0\r\n\r\n"
 
-    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
-        if request.path.endswith("/messages"):
-            return paced()
-        return await _web_routes(request)
-
     texts: list[str] = []
     outcome: object = None
     with anyio.fail_after(10):
-        async with raw_server(routes) as server:
-            client = CopilotClient(
-                cookies=ALICE,
-                github_url=server.url,
-                api_url=server.url,
-                github_api_url=server.url,
-                env={},
-                http=http,
-            )
+        async with raw_server(_streaming(paced)) as server:
+            client = _client_on(server, http=http)
             async with client, client.threads.stream("hello") as stream:
                 with anyio.move_on_after(0.1) as timed_out:
                     await stream.__anext__()
@@ -515,22 +507,10 @@ async def test_time_the_caller_spends_between_steps_is_not_server_idleness() -> 
             yield _event('{"type":"content","body":"' + piece + '"}')
         yield _event('{"type":"complete","id":"m1"}') + b"0\r\n\r\n"
 
-    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
-        if request.path.endswith("/messages"):
-            return paced()
-        return await _web_routes(request)
-
     texts: list[str] = []
     with anyio.fail_after(15):
-        async with raw_server(routes) as server:
-            client = CopilotClient(
-                cookies=ALICE,
-                github_url=server.url,
-                api_url=server.url,
-                github_api_url=server.url,
-                env={},
-                timeouts=Timeouts(idle=0.6),
-            )
+        async with raw_server(_streaming(paced)) as server:
+            client = _client_on(server, timeouts=Timeouts(idle=0.6))
             async with client, client.threads.stream("hello") as stream:
                 async for chunk in stream:
                     texts.append(chunk.text)
@@ -545,14 +525,9 @@ async def test_a_second_task_reading_a_stream_is_refused_and_harms_nothing() -> 
         yield _event('{"type":"content","body":"a"}')
         yield _event('{"type":"complete","id":"m1"}') + b"0\r\n\r\n"
 
-    async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
-        if request.path.endswith("/messages"):
-            return paced()
-        return await _web_routes(request)
-
     refused: list[UsageError] = []
     with anyio.fail_after(10):
-        async with raw_server(routes) as server, _client_on(server) as client:
+        async with raw_server(_streaming(paced)) as server, _client_on(server) as client:
             async with client.threads.stream("hello") as stream:
 
                 async def intruder() -> None:
