@@ -431,6 +431,8 @@ async def test_200_concurrent_streams_while_copilot_tokens_live_two_seconds() ->
     assert max_in_flight <= 1
     assert stats.copilot_token_exchanges >= 2
     assert issued == stats.copilot_token_exchanges
-    # A refusal (a request that waited in a busy loop past its token's life) is absorbed
-    # by one re-exchange; tokens are not used past the lifetime the server gave them.
-    assert refused <= stats.copilot_token_exchanges
+    # A refusal (a request that waited in a busy loop past its token's life) is absorbed by a
+    # re-exchange, which several refusals at once share (single flight): refusals may outnumber
+    # exchanges under load, but stay exceptional. Were neither the background refresh nor the
+    # lease's lifetime keeping tokens fresh, the whole second wave (200 requests) would be.
+    assert refused < 50
