@@ -49,9 +49,10 @@ async def _web_routes(request: Seen) -> bytes:
 
 
 def _streaming(
-    message: Callable[[], AsyncGenerator[bytes, None]],
+    message: Callable[[], bytes | AsyncGenerator[bytes, None]],
 ) -> Callable[[Seen], Awaitable[bytes | AsyncGenerator[bytes, None]]]:
-    """The web routes, with each message answered by what ``message()`` sends, as it goes."""
+    """The web routes, with each message answered by what ``message()`` gives: bytes sent at
+    once, or an async generator's pieces sent as it goes."""
 
     async def routes(request: Seen) -> bytes | AsyncGenerator[bytes, None]:
         if request.path.endswith("/messages"):
@@ -190,13 +191,8 @@ async def test_an_id_that_cannot_be_a_segment_is_refused_before_sending(bad: str
 async def test_a_success_that_is_not_a_stream_is_a_typed_error(
     reply: bytes, expected: tuple[str, str]
 ) -> None:
-    async def routes(request: Seen) -> bytes:
-        if request.path.endswith("/messages"):
-            return reply
-        return await _web_routes(request)
-
     with anyio.fail_after(10):
-        async with raw_server(routes) as server:
+        async with raw_server(_streaming(lambda: reply)) as server:
             async with _client_on(server) as client:
                 with pytest.raises(UnexpectedResponseError) as info:
                     async with client.threads.stream("hello") as stream:
@@ -209,14 +205,13 @@ async def test_a_success_that_is_not_a_stream_is_a_typed_error(
 
 
 async def test_raw_control_characters_in_an_event_are_read_not_dropped() -> None:
-    async def routes(request: Seen) -> bytes:
-        if request.path.endswith("/messages"):
-            return _sse(
-                '{"type":"content","body":"a\tb"}',
-                '{"type":"content","body":"c\x01d"}',
-                '{"type":"complete","id":"m1"}',
-            )
-        return await _web_routes(request)
+    routes = _streaming(
+        lambda: _sse(
+            '{"type":"content","body":"a\tb"}',
+            '{"type":"content","body":"c\x01d"}',
+            '{"type":"complete","id":"m1"}',
+        )
+    )
 
     with anyio.fail_after(10):
         async with raw_server(routes) as server:
@@ -334,14 +329,13 @@ async def test_a_server_token_that_cannot_be_a_header_is_a_typed_error_without_i
 async def test_deltas_read_together_with_an_error_are_delivered_before_it() -> None:
     # One socket read brings two deltas and then the server's error: iterating must see both
     # deltas (as partial_text has them) before the error, not lose them with it.
-    async def routes(request: Seen) -> bytes:
-        if request.path.endswith("/messages"):
-            return _sse(
-                '{"type":"content","body":"a"}',
-                '{"type":"content","body":"b"}',
-                '{"type":"error","error":{"message":"boom"}}',
-            )
-        return await _web_routes(request)
+    routes = _streaming(
+        lambda: _sse(
+            '{"type":"content","body":"a"}',
+            '{"type":"content","body":"b"}',
+            '{"type":"error","error":{"message":"boom"}}',
+        )
+    )
 
     seen: list[str] = []
     with anyio.fail_after(10):
